@@ -1,0 +1,191 @@
+"""The ``ganplay`` command: the GUI with no arguments, the engine headless with a subcommand."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+# Modules that add subcommands: each has register(subparsers) -> None.
+EXTRA_COMMANDS: tuple[str, ...] = ()
+
+EXIT_USAGE = 2
+EXIT_DIVERGED = 3
+
+
+def _error(msg: str) -> int:
+    print(f"ganplay: error: {msg}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _config_from_args(args: argparse.Namespace) -> Any:
+    from .engine.config import Config, apply_overrides, load_toml
+    from .engine.presets import apply_preset
+
+    cfg = Config()
+    if args.preset:
+        cfg = apply_preset(args.preset, cfg)
+    if args.config:
+        cfg = load_toml(args.config, cfg)
+    apply_overrides(cfg, args.set or [])
+    if getattr(args, "steps", None) is not None:
+        cfg.train.steps = args.steps
+    return cfg.validate()
+
+
+def _add_config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", help="start from a named recipe (see 'ganplay presets')")
+    p.add_argument("--config", metavar="FILE", help="a TOML config (e.g. one written by --print-config)")
+    p.add_argument("--set", action="append", metavar="SECTION.FIELD=VALUE",
+                   help="override one field; repeatable (e.g. --set data.modes=6)")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .engine.config import to_toml
+    from .engine.runs import History, RunError, check_writable, train, write_run
+    from .engine.trainer import Trainer
+
+    cfg = _config_from_args(args)
+    if args.print_config:
+        print(to_toml(cfg), end="")
+        return 0
+    if args.resume:
+        return _resume(args, cfg)
+    run_dir = Path(args.out) if args.out else Path("runs") / time.strftime(
+        f"%Y%m%d-%H%M%S-{args.preset or cfg.loss.name}-{cfg.data.name}")
+    check_writable(run_dir)
+    trainer = Trainer(cfg)
+    if trainer.device_message:
+        print(f"ganplay: {trainer.device_message}", file=sys.stderr)
+    history, metrics = train(trainer, cfg.train.steps, on_log=None if args.quiet else _printer(cfg))
+    write_run(run_dir, trainer, history, metrics)
+    return _report(run_dir, metrics, args.quiet)
+
+
+def _resume(args: argparse.Namespace, cfg: Any) -> int:
+    from .engine.runs import History, load_run, train, write_run
+
+    run_dir = Path(args.resume)
+    trainer, _ = load_run(run_dir)
+    hist_path = run_dir / "history.csv"
+    history = History.from_csv(hist_path.read_text(encoding="utf-8")) if hist_path.exists() else History()
+    steps = args.steps if args.steps is not None else trainer.cfg.train.steps
+    out = Path(args.out) if args.out else run_dir
+    history, metrics = train(trainer, steps, history, on_log=None if args.quiet else _printer(trainer.cfg))
+    write_run(out, trainer, history, metrics)
+    return _report(out, metrics, args.quiet)
+
+
+def _printer(cfg: Any):
+    every = max(cfg.train.log_every, cfg.train.steps // 20 if cfg.train.steps else 1)
+
+    def on_log(row: dict[str, Any]) -> None:
+        if row["step"] % every == 0 or "w1" in row or "mnist_score" in row:
+            extra = ""
+            if row.get("modes_covered") is not None:
+                extra = f"  modes {row['modes_covered']}  hq {row['hq_fraction']:.1%}  w1 {row['w1']:.3f}"
+            elif row.get("mnist_score") is not None:
+                extra = f"  score {row['mnist_score']:.2f}  fid {row.get('fid', float('nan')):.2f}"
+            print(f"step {int(row['step']):>7}  loss_d {row['loss_d']:.4f}  loss_g {row['loss_g']:.4f}{extra}",
+                  file=sys.stderr, flush=True)
+
+    return on_log
+
+
+def _report(run_dir: Path, metrics: dict[str, Any], quiet: bool) -> int:
+    if not quiet:
+        print(json.dumps({k: v for k, v in metrics.items()}, indent=2, default=str))
+        print(f"run written to {run_dir}", file=sys.stderr)
+    if "stopped" in metrics:
+        print(f"ganplay: training stopped: {metrics['stopped']}", file=sys.stderr)
+        return EXIT_DIVERGED
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .engine.runs import evaluate, load_run
+
+    trainer, saved = load_run(args.run)
+    if args.recompute or not saved:
+        metrics = evaluate(trainer, n=args.n)
+        metrics["steps"] = trainer.step_count
+        for k in ("steps_per_s", "wall_s"):
+            if k in saved:
+                metrics[k] = saved[k]
+    else:
+        metrics = saved
+    if args.json:
+        print(json.dumps(metrics, indent=2, default=str))
+    else:
+        width = max(len(k) for k in metrics)
+        for k, v in metrics.items():
+            shown = f"{v:.4g}" if isinstance(v, float) else str(v)
+            print(f"{k:<{width}}  {shown}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from .engine.presets import PRESETS
+
+    width = max(len(n) for n in PRESETS)
+    for p in PRESETS.values():
+        print(f"{p.name:<{width}}  {p.summary}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="ganplay", description="Watch GANs learn. With no command, opens the playground window.")
+    parser.add_argument("--version", action="version", version=f"ganplay {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train a GAN headless and write a run folder")
+    _add_config_args(p)
+    p.add_argument("--steps", type=int, help="training steps (same as --set train.steps=N)")
+    p.add_argument("-o", "--out", metavar="DIR", help="run folder (default runs/<time>-<recipe>-<data>)")
+    p.add_argument("--print-config", action="store_true", help="print the full resolved config as TOML and exit")
+    p.add_argument("--resume", metavar="RUN", help="continue a run folder from its checkpoint")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="print the metrics of a run folder")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--recompute", action="store_true", help="measure again from the checkpoint")
+    p.add_argument("-n", type=int, default=2500, help="samples for --recompute (default 2500)")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("presets", help="list the named recipes, one line each")
+    p.set_defaults(func=cmd_presets)
+
+    for mod in EXTRA_COMMANDS:
+        importlib.import_module(mod).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        from .ui.app import main as gui_main
+
+        return gui_main([])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    from .engine.config import ConfigError
+    from .engine.data2d import DataFileError
+    from .engine.runs import RunError
+
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, DataFileError, RunError) as exc:
+        return _error(str(exc))
+    except KeyboardInterrupt:
+        return 130

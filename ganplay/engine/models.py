@@ -1,0 +1,103 @@
+"""MLP generator and discriminator for vector data (2D points, flattened images)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm as _sn
+
+from .config import ModelConfig
+
+
+def activation(name: str) -> nn.Module:
+    if name == "relu":
+        return nn.ReLU()
+    if name == "leaky_relu":
+        return nn.LeakyReLU(0.2)
+    if name == "tanh":
+        return nn.Tanh()
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def norm_layer(name: str, width: int) -> nn.Module | None:
+    if name == "batch":
+        return nn.BatchNorm1d(width)
+    if name == "layer":
+        return nn.LayerNorm(width)
+    return None
+
+
+def mlp(in_dim: int, out_dim: int, depth: int, width: int, act: str, norm: str,
+        spectral: bool = False, out_act: nn.Module | None = None) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    d = in_dim
+    for _ in range(depth):
+        lin = nn.Linear(d, width)
+        layers.append(_sn(lin) if spectral else lin)
+        nl = norm_layer(norm, width)
+        if nl is not None:
+            layers.append(nl)
+        layers.append(activation(act))
+        d = width
+    lin = nn.Linear(d, out_dim)
+    layers.append(_sn(lin) if spectral else lin)
+    if out_act is not None:
+        layers.append(out_act)
+    return nn.Sequential(*layers)
+
+
+class MLPGenerator(nn.Module):
+    """G(z[, y]) -> x. With ``n_classes`` > 0 a one-hot label is concatenated to z."""
+
+    def __init__(self, cfg: ModelConfig, data_dim: int, n_classes: int = 0, out_tanh: bool = False):
+        super().__init__()
+        self.latent_dim = cfg.latent_dim
+        self.data_dim = data_dim
+        self.n_classes = n_classes
+        self.net = mlp(cfg.latent_dim + n_classes, data_dim, cfg.g_depth, cfg.g_width,
+                       cfg.g_activation, cfg.g_norm, out_act=nn.Tanh() if out_tanh else None)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.n_classes:
+            assert y is not None, "a conditional generator needs labels"
+            z = torch.cat([z, nn.functional.one_hot(y, self.n_classes).to(z.dtype)], 1)
+        return self.net(z)
+
+
+class MLPDiscriminator(nn.Module):
+    """D(x[, y]) -> raw score. ``pack`` samples are concatenated (PacGAN) before D sees them."""
+
+    def __init__(self, cfg: ModelConfig, data_dim: int, pack: int = 1, n_classes: int = 0):
+        super().__init__()
+        self.data_dim = data_dim
+        self.pack = pack
+        self.n_classes = n_classes
+        in_dim = (data_dim + n_classes) * pack
+        self.net = mlp(in_dim, 1, cfg.d_depth, cfg.d_width, cfg.d_activation, cfg.d_norm,
+                       spectral=cfg.spectral_norm)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        x = x.reshape(x.shape[0], -1)
+        if self.n_classes:
+            assert y is not None, "a conditional discriminator needs labels"
+            x = torch.cat([x, nn.functional.one_hot(y, self.n_classes).to(x.dtype)], 1)
+        if self.pack > 1:
+            x = x.reshape(x.shape[0] // self.pack, -1)
+        return self.net(x).squeeze(-1)
+
+
+def init_weights(module: nn.Module, scheme: str) -> None:
+    if scheme != "orthogonal":
+        return
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            w = m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
+            nn.init.orthogonal_(w)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+def sample_prior(n: int, dim: int, prior: str, generator: torch.Generator,
+                 device: torch.device | str) -> torch.Tensor:
+    if prior == "uniform":
+        return torch.rand(n, dim, generator=generator, device=device) * 2 - 1
+    return torch.randn(n, dim, generator=generator, device=device)
