@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 # Modules that add subcommands: each has register(subparsers) -> None.
-EXTRA_COMMANDS: tuple[str, ...] = ()
+EXTRA_COMMANDS: tuple[str, ...] = ("ganplay.cli_export",)
 
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3
@@ -45,7 +45,7 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .engine.config import to_toml
-    from .engine.runs import History, RunError, check_writable, train, write_run
+    from .engine.runs import check_writable, train, write_run
     from .engine.trainer import Trainer
 
     cfg = _config_from_args(args)
@@ -73,6 +73,11 @@ def _resume(args: argparse.Namespace, cfg: Any) -> int:
     hist_path = run_dir / "history.csv"
     history = History.from_csv(hist_path.read_text(encoding="utf-8")) if hist_path.exists() else History()
     steps = args.steps if args.steps is not None else trainer.cfg.train.steps
+    for item in args.set or []:  # live fields (learning rates, loss, ...) may change on resume
+        path, raw = item.split("=", 1)
+        trainer.set(path.strip(), raw.strip())  # NeedsReset (a ConfigError) for structural fields
+    # the run's config then reads like that of one straight run of the total length
+    trainer.set("train.steps", trainer.step_count + steps)
     out = Path(args.out) if args.out else run_dir
     history, metrics = train(trainer, steps, history, on_log=None if args.quiet else _printer(trainer.cfg))
     write_run(out, trainer, history, metrics)

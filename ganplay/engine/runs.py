@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from .config import Config, ConfigError, load_toml, to_toml
+from .config import ConfigError, load_toml, to_toml
 from .metrics import evaluate_2d, scalar_metrics
 from .trainer import STAT_NAMES, Trainer, TrainingDiverged
 
@@ -52,7 +52,10 @@ class History:
     def from_csv(cls, text: str) -> "History":
         rows = []
         for r in csv.DictReader(io.StringIO(text)):
-            rows.append({k: (float(v) if v not in ("", None) else None) for k, v in r.items()})
+            row: dict[str, Any] = {k: (float(v) if v not in ("", None) else None) for k, v in r.items()}
+            if row.get("step") is not None:
+                row["step"] = int(row["step"])
+            rows.append(row)
         return cls(rows)
 
     def column(self, name: str) -> np.ndarray:
@@ -119,7 +122,11 @@ def load_run(run_dir: str | Path, device: str | None = None) -> tuple[Trainer, d
     except ConfigError as exc:
         raise RunError(str(exc)) from None
     trainer = Trainer(cfg, device=device)
-    trainer.load_state_dict(load_checkpoint(d / "checkpoint.pt", trainer.device))
+    sd = load_checkpoint(d / "checkpoint.pt", trainer.device)
+    try:
+        trainer.load_state_dict(sd)
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        raise RunError(f"checkpoint '{d / 'checkpoint.pt'}' does not fit the run's config: {exc}") from None
     metrics: dict[str, Any] = {}
     mp = d / "metrics.json"
     if mp.exists():

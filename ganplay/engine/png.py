@@ -1,0 +1,69 @@
+"""A minimal PNG writer (numpy + zlib) so image grids need no PIL."""
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+
+def _chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+
+def encode_png(img: np.ndarray) -> bytes:
+    """PNG bytes of a uint8 image (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA."""
+    img = np.ascontiguousarray(img, dtype=np.uint8)
+    if img.ndim == 2:
+        img = img[:, :, None]
+    h, w, c = img.shape
+    color = {1: 0, 3: 2, 4: 6}.get(c)
+    if color is None:
+        raise ValueError(f"cannot write a PNG with {c} channels")
+    # filter type 0 (none) on every row
+    raw = np.concatenate([np.zeros((h, 1), np.uint8), img.reshape(h, w * c)], axis=1).tobytes()
+    header = struct.pack(">IIBBBBB", w, h, 8, color, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw, 6)) + _chunk(b"IEND", b"")
+
+
+def image_grid(images: np.ndarray, nrow: int = 8, pad: int = 2, pad_value: float = -1.0,
+               image_shape: tuple[int, int, int] | None = None) -> np.ndarray:
+    """Tile images in [-1, 1] into one uint8 picture (H, W) or (H, W, 3), ``nrow`` images per row.
+
+    ``images`` is (N, C, H, W), (N, H, W) or flat (N, C*H*W) with ``image_shape`` given
+    (flat 784 defaults to one 28x28 channel).
+    """
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 2:
+        if image_shape is None:
+            side = int(round(np.sqrt(x.shape[1])))
+            if side * side != x.shape[1]:
+                raise ValueError("flat images need image_shape")
+            image_shape = (1, side, side)
+        x = x.reshape((len(x),) + tuple(image_shape))
+    if x.ndim == 3:
+        x = x[:, None]
+    n, c, h, w = x.shape
+    if c not in (1, 3):
+        raise ValueError(f"images must have 1 or 3 channels, got {c}")
+    ncol = max(1, min(nrow, n))
+    nrows = -(-n // ncol)
+    grid = np.full((c, nrows * (h + pad) + pad, ncol * (w + pad) + pad), pad_value, np.float32)
+    for i in range(n):
+        r, q = divmod(i, ncol)
+        y0, x0 = pad + r * (h + pad), pad + q * (w + pad)
+        grid[:, y0:y0 + h, x0:x0 + w] = x[i]
+    out = np.clip((grid + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+    return out[0] if c == 1 else out.transpose(1, 2, 0)
+
+
+def save_png_grid(images: np.ndarray, path: str | Path, nrow: int = 8, scale: int = 1,
+                  image_shape: tuple[int, int, int] | None = None) -> Path:
+    """Write images in [-1, 1] as one PNG grid; ``scale`` repeats pixels for a bigger picture."""
+    grid = image_grid(images, nrow=nrow, image_shape=image_shape)
+    if scale > 1:
+        grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
+    p = Path(path)
+    p.write_bytes(encode_png(grid))
+    return p
