@@ -361,6 +361,8 @@ class Trainer:
                 self._start_ema()
             assert self.G_ema is not None
             self.G_ema.load_state_dict(sd["G_ema"])
+        elif self.G_ema is not None:
+            self._start_ema()  # a checkpoint without EMA: start the average from the loaded G
         self._remember_good()
 
     def _remember_good(self) -> None:
