@@ -1,0 +1,266 @@
+"""Live charts: losses, D outputs, gradient norms, metrics, and samples per mode.
+
+Histories live in growable numpy buffers; every curve is one persistent PlotDataItem updated
+with ``setData`` (peak downsampling and clip-to-view keep long runs fast).
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+MAX_POINTS = 400_000  # per series; beyond it the oldest half is thinned 2:1
+
+# (plot title, [(series, label, colour)], y label)
+STEP_PLOTS = (
+    ("Losses", [("loss_d", "D loss", "#d62728"), ("loss_g", "G loss", "#1f77b4")]),
+    ("Mean D output", [("d_real", "D(x)", "#2ca02c"), ("d_fake", "D(G(z))", "#ff7f0e")]),
+    ("Gradient norms", [("grad_d", "|grad D|", "#d62728"), ("grad_g", "|grad G|", "#1f77b4")]),
+)
+METRIC_PLOTS = (
+    ("Modes covered and high-quality samples (%)", [("modes_pct", "% modes covered", "#2ca02c"),
+                                                    ("hq_pct", "% high quality", "#9467bd")]),
+    ("W1 and JSD (as D sees it)", [("w1", "W1", "#8c564b"), ("jsd", "JSD (batch)", "#e377c2"),
+                                   ("jsd_eval", "JSD (2,500 samples)", "#7f7f7f")]),
+)
+# series measured every few hundred steps: drawn with dots so single points show
+SPARSE_SERIES = frozenset({"modes_pct", "hq_pct", "w1", "jsd_eval"})
+
+
+class Series:
+    """A growable (x, y) buffer."""
+
+    def __init__(self) -> None:
+        self.x = np.empty(1024, np.float64)
+        self.y = np.empty(1024, np.float64)
+        self.n = 0
+        self.version = 0
+
+    def extend(self, x: np.ndarray, y: np.ndarray) -> None:
+        k = len(x)
+        if k == 0:
+            return
+        if self.n + k > len(self.x):
+            cap = max(2 * len(self.x), self.n + k)
+            self.x = np.resize(self.x, cap)
+            self.y = np.resize(self.y, cap)
+        self.x[self.n:self.n + k] = x
+        self.y[self.n:self.n + k] = y
+        self.n += k
+        while self.n > MAX_POINTS:
+            half = self.n // 2
+            keep_x = np.concatenate([self.x[:half:2], self.x[half:self.n]])
+            keep_y = np.concatenate([self.y[:half:2], self.y[half:self.n]])
+            self.n = len(keep_x)
+            self.x[:self.n], self.y[:self.n] = keep_x, keep_y
+        self.version += 1
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x[:self.n], self.y[:self.n]
+
+    def clear(self) -> None:
+        self.n = 0
+        self.version += 1
+
+
+class History:
+    """All chart series by name; ``as_dict`` is what a saved session stores."""
+
+    def __init__(self) -> None:
+        self.series: dict[str, Series] = {}
+
+    def get(self, name: str) -> Series:
+        s = self.series.get(name)
+        if s is None:
+            s = self.series[name] = Series()
+        return s
+
+    def add_stats(self, stats: dict[str, np.ndarray]) -> None:
+        if not stats:
+            return
+        steps = stats["step"]
+        for name, vals in stats.items():
+            if name != "step":
+                self.get(name).extend(steps, vals)
+
+    def add_metrics(self, step: int, metrics: dict[str, float]) -> None:
+        m = dict(metrics)
+        if "jsd" in m:  # the per-step batch JSD is "jsd"; this one is on 2,500 samples
+            m["jsd_eval"] = m.pop("jsd")
+        if m.get("modes_total"):  # as a share, so it shares the % axis with high quality
+            m["modes_pct"] = 100.0 * m["modes_covered"] / m["modes_total"]
+        if "hq_fraction" in m:
+            m["hq_pct"] = 100.0 * m["hq_fraction"]
+        for name, v in m.items():
+            if v is None:
+                continue
+            self.get(name).extend(np.array([step], float), np.array([float(v)]))
+
+    def clear(self) -> None:
+        for s in self.series.values():
+            s.clear()
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """1-D numeric columns, what a saved session stores: 'name/step' and 'name/value'."""
+        out: dict[str, np.ndarray] = {}
+        for k, s in self.series.items():
+            if s.n:
+                x, y = s.data()
+                out[f"{k}/step"] = x.copy()
+                out[f"{k}/value"] = y.copy()
+        return out
+
+    def load_any(self, history: Any) -> None:
+        """Charts from a saved session: columns from ``as_dict`` or the CLI's rows of dicts."""
+        self.clear()
+        if history is None:
+            return
+        rows = getattr(history, "rows", None)
+        if rows is not None:
+            for r in rows:
+                step = r.get("step")
+                if step is None:
+                    continue
+                for k, v in r.items():
+                    if k != "step" and isinstance(v, (int, float)) and not isinstance(v, bool):
+                        self.get(k).extend(np.array([float(step)]), np.array([float(v)]))
+            return
+        for k, arr in dict(history).items():
+            if k.endswith("/step") and f"{k[:-5]}/value" in history:
+                x = np.asarray(arr, np.float64)
+                y = np.asarray(history[f"{k[:-5]}/value"], np.float64)
+                if x.shape == y.shape and x.ndim == 1:
+                    self.get(k[:-5]).extend(x, y)
+
+    def write_csv(self, path: str | Path) -> None:
+        """One row per step that has any value; empty cells where a series has none."""
+        names = [k for k, s in self.series.items() if s.n]
+        cols: dict[str, dict[float, float]] = {
+            k: dict(zip(*(a.tolist() for a in self.series[k].data()), strict=True)) for k in names}
+        steps = sorted(set().union(*[c.keys() for c in cols.values()])) if cols else []
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["step"] + names)
+            for st in steps:
+                w.writerow([int(st)] + [repr(cols[k][st]) if st in cols[k] else "" for k in names])
+
+
+class ChartPanel(QWidget):
+    """The right-hand charts; ``refresh`` pushes only the series that changed."""
+
+    def __init__(self, history: History, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.history = history
+        self.layout_widget = pg.GraphicsLayoutWidget()
+        self.layout_widget.setBackground("w")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.layout_widget)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self._seen: dict[str, int] = {}
+        row = 0
+        for title, series in STEP_PLOTS + METRIC_PLOTS:
+            p = self.layout_widget.addPlot(row=row, col=0, title=title)
+            p.addLegend(offset=(-5, 5), labelTextSize="8pt")
+            p.showGrid(x=True, y=True, alpha=0.2)
+            p.setDownsampling(auto=True, mode="peak")
+            p.setClipToView(True)
+            for key, label, colour in series:
+                sym = "o" if key in SPARSE_SERIES else None
+                c = p.plot([], [], pen=pg.mkPen(colour, width=1), name=label,
+                           symbol=sym, symbolSize=4, symbolBrush=colour, symbolPen=None)
+                self.curves[key] = c
+            self.plots[title] = p
+            row += 1
+        self.plots["Mean D output"].addLine(y=0.5, pen=pg.mkPen("#888", style=pg.QtCore.Qt.PenStyle.DashLine))
+        first = self.plots[STEP_PLOTS[0][0]]
+        for p in self.plots.values():
+            if p is not first:
+                p.setXLink(first)
+        # Axis painting is the costliest part of a chart redraw, and an auto-ranged axis repaints
+        # whenever its range moves: ranges here only move when the data leave them (sticky).
+        for p in self.plots.values():
+            p.disableAutoRange()
+        self._ranges: dict[str, tuple[float, float]] = {}
+        self._x_max = 0.0
+        self.bar_plot = self.layout_widget.addPlot(row=row, col=0, title="Samples per mode")
+        self.bar_plot.setMouseEnabled(x=False, y=False)
+        self.bars = pg.BarGraphItem(x=np.zeros(0), height=np.zeros(0), width=0.8, brush="#2ca02c")
+        self.bar_plot.addItem(self.bars)
+        self._bar_key: tuple = ()
+
+    @property
+    def metric_curve_keys(self) -> list[str]:
+        return [k for _, s in METRIC_PLOTS for k, _, _ in s]
+
+    def refresh(self) -> None:
+        changed = False
+        for key, curve in self.curves.items():
+            s = self.history.series.get(key)
+            if s is None:
+                continue
+            if self._seen.get(key) != s.version:
+                self._seen[key] = s.version
+                x, y = s.data()
+                curve.setData(x, y)
+                changed = True
+        if changed:
+            self._update_ranges()
+
+    def _update_ranges(self) -> None:
+        x_hi = 0.0
+        for title, series in STEP_PLOTS + METRIC_PLOTS:
+            lo, hi = np.inf, -np.inf
+            for key, _, _ in series:
+                s = self.history.series.get(key)
+                if s is None or s.n == 0:
+                    continue
+                x, y = s.data()
+                x_hi = max(x_hi, float(x[-1]))
+                fin = y[np.isfinite(y)]
+                if fin.size:
+                    lo, hi = min(lo, float(fin.min())), max(hi, float(fin.max()))
+            if not np.isfinite(lo):
+                continue
+            cur = self._ranges.get(title)
+            span = hi - lo if hi - lo > 1e-9 else 0.5 + 0.1 * abs(hi)  # a flat line gets a band
+            # grow when the data leave the range; shrink when they fill under a third of it
+            if cur is None or lo < cur[0] or hi > cur[1] or (cur[1] - cur[0]) > 3 * span:
+                new = (lo - 0.1 * span, hi + 0.1 * span)
+                self._ranges[title] = new
+                self.plots[title].setYRange(*new, padding=0)
+        if x_hi > self._x_max or x_hi < self._x_max / 4:
+            self._x_max = max(10.0, x_hi * 1.25)
+            self.plots[STEP_PLOTS[0][0]].setXRange(0, self._x_max, padding=0)
+    def set_bars(self, counts: np.ndarray | None, covered: np.ndarray | None = None,
+                 title: str = "Samples per mode") -> None:
+        if counts is None:
+            return
+        counts = np.asarray(counts)
+        x = np.arange(len(counts))
+        if covered is None:
+            brushes = ["#1f77b4"] * len(counts)
+        else:
+            brushes = ["#2ca02c" if c else "#d62728" for c in covered]
+        key = (title, len(counts))
+        if key != self._bar_key:
+            self._bar_key = key
+            self.bar_plot.setTitle(title)
+            self.bar_plot.setXRange(-0.6, len(counts) - 0.4, padding=0)
+        self.bars.setOpts(x=x, height=counts, width=0.8, brushes=brushes)
+
+    def clear(self) -> None:
+        self.history.clear()
+        self._ranges.clear()
+        self._x_max = 0.0
+        self.refresh()
+        self.bars.setOpts(x=np.zeros(0), height=np.zeros(0))
+        self._bar_key = ()
+
+    def export_png(self, path: str | Path) -> bool:
+        return self.layout_widget.grab().save(str(path))

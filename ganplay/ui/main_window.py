@@ -1,0 +1,822 @@
+"""The playground's main window: setup on the left, the data canvas in the centre, live charts on
+the right, transport controls on the toolbar. All training happens in ``TrainWorker``; this
+class only sends commands and draws the latest frame from a timer.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow,
+                               QMessageBox, QPushButton, QSlider, QSpinBox, QToolButton, QVBoxLayout,
+                               QWidget)
+
+from ganplay.engine import config as C
+from ganplay.engine.presets import PRESETS, apply_preset
+
+from .canvas import LAYERS, DataCanvas
+from .charts import ChartPanel, History
+from .help_text import FIRST_RUN_HINT, MNIST_CREDIT
+from .settings import make_settings
+from .setup_panel import SetupPanel
+from .worker import SPEEDS, TrainWorker
+
+REDRAW_MS = 33  # ~30 frames per second; training speed does not depend on it
+# The worker holds the GIL between torch calls; a short switch interval (CPython's default is
+# 5 ms) lets the GUI thread in sooner, which keeps the event loop responsive.
+SWITCH_INTERVAL_S = 0.001
+CHART_MS = 250  # charts redraw at most 4 times a second (axis painting is costly)
+
+
+def _module_available(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _speed_text(speed: int) -> str:
+    return "full speed" if speed == 0 else f"{speed} step{'s' if speed > 1 else ''}/s"
+
+
+class MainWindow(QMainWindow):
+    frameArrived = Signal(object)     # every Frame the worker publishes
+    stepChanged = Signal(int)         # the step shown in the status bar
+    engineReady = Signal()            # the first trainer is built
+    resetDone = Signal()              # a new trainer is in place (after Reset, a preset, new data)
+
+    def __init__(self, config: C.Config | None = None, settings: Any = None,
+                 data: Any = None, points: np.ndarray | None = None):
+        super().__init__()
+        self.setWindowTitle("ganplay")
+        self.settings = settings if settings is not None else make_settings()
+        if config is None:
+            config = C.Config()
+            last = self.settings.value("preset", "", str)
+            if last in PRESETS:
+                config = apply_preset(last, config)
+        self.config = config.copy()
+        self.points = points          # drawn or loaded points; kept across resets
+        self._data = data             # an injected data set (tests, or loaders with progress)
+        self.history = History()
+        self.pending: set[str] = set()
+        self.running = False
+        self.current_step = 0
+        self.frames_received = 0
+        self.frames_drawn = 0
+        self._latest: Any = None
+        self._undrawn = False
+        self._drawing: list[np.ndarray] = []
+        self._bundle: Any = None
+        self.device_text = "starting..."
+        self.redraw_ms: deque[float] = deque(maxlen=2000)  # GUI cost per frame, for the bench
+        self._charts_at = 0.0
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+
+        self._build_central()
+        self._build_docks()
+        self._build_actions()
+        self._build_status()
+        self._restore_settings()
+
+        self.worker = TrainWorker(self.config, points=self._points_for(self.config), data=data)
+        self.worker.frameReady.connect(self._on_frame)
+        self.worker.event.connect(self._on_event)
+        self.redraw_timer = QTimer(self)
+        self.redraw_timer.setInterval(REDRAW_MS)
+        self.redraw_timer.timeout.connect(self.redraw)
+        self.redraw_timer.start()
+        # the worker imports torch (seconds): start it once the window can paint
+        QTimer.singleShot(0, self._start_worker)
+
+    # ================================================================== layout
+    def _build_central(self) -> None:
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(2, 2, 2, 2)
+        self.hint_label = QLabel(FIRST_RUN_HINT)
+        self.hint_label.setStyleSheet("background: #fff7bc; padding: 4px;")
+        self.hint_label.setWordWrap(True)
+        lay.addWidget(self.hint_label)
+        self.banner = QFrame()
+        self.banner.setStyleSheet("QFrame { background: #fde0dd; } QLabel { color: #67000d; }")
+        bl = QHBoxLayout(self.banner)
+        self.banner_label = QLabel()
+        self.banner_label.setWordWrap(True)
+        bl.addWidget(self.banner_label, 1)
+        self.banner_restore = QPushButton("Go back to the last good state")
+        self.banner_restore.setToolTip("Restore G, D and their optimisers from the last state kept before the failure.")
+        self.banner_restore.clicked.connect(self.restore_last_good)
+        self.banner_reset = QPushButton("Reset")
+        self.banner_reset.setToolTip("Start again from step 0 with the current settings.")
+        self.banner_reset.clicked.connect(self.reset)
+        self.banner_close = QToolButton()
+        self.banner_close.setText("x")
+        self.banner_close.setToolTip("Hide this message.")
+        self.banner_close.clicked.connect(self.banner.hide)
+        for w in (self.banner_restore, self.banner_reset, self.banner_close):
+            bl.addWidget(w)
+        self.banner.hide()
+        lay.addWidget(self.banner)
+        self.canvas = DataCanvas()
+        self.canvas.setMinimumSize(420, 380)
+        self.canvas.pointsDrawn.connect(self._on_points_drawn)
+        lay.addWidget(self.canvas, 1)
+        self.setCentralWidget(central)
+
+    def _build_docks(self) -> None:
+        self.setup_panel = SetupPanel(self.config)
+        self.setup_panel.fieldChanged.connect(self._on_field_changed)
+        self.setup_panel.fieldRejected.connect(lambda p, m: self._error("Bad value", m))
+        self.setup_panel.presetChosen.connect(self.apply_preset)
+        self.setup_panel.resetRequested.connect(self.reset)
+        self.setup_dock = QDockWidget("Setup", self)
+        self.setup_dock.setObjectName("setup_dock")
+        self.setup_dock.setWidget(self.setup_panel)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.setup_dock)
+
+        self.charts = ChartPanel(self.history)
+        self.charts_dock = QDockWidget("Charts", self)
+        self.charts_dock.setObjectName("charts_dock")
+        self.charts_dock.setWidget(self.charts)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.charts_dock)
+
+        self.latent_panel: Any = None
+        self.latent_dock: QDockWidget | None = None
+
+    def _install_latent_panel(self) -> None:
+        """The latent explorer (its own module) needs torch, so it joins once the engine is up."""
+        if self.latent_dock is not None or not _module_available("ganplay.ui.latent_panel"):
+            return
+        try:
+            from .latent_panel import LatentPanel
+
+            panel = LatentPanel(self)
+        except Exception as exc:  # a broken optional panel must not stop the playground
+            self.statusBar().showMessage(f"Latent explorer unavailable: {exc}", 8000)
+            return
+        self.latent_panel = panel
+        panel.pointsChanged.connect(self.canvas.set_latent_points)
+        panel.pathChanged.connect(self.canvas.set_path)
+        dock = QDockWidget("Latent explorer", self)
+        dock.setObjectName("latent_dock")
+        dock.setWidget(panel)
+        self.latent_dock = dock
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.splitDockWidget(dock, self.charts_dock, Qt.Orientation.Horizontal)
+        self.view_menu.addAction(dock.toggleViewAction())
+        state = self.settings.value("state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        else:  # first run: give the charts room (after the new dock is laid out)
+            QTimer.singleShot(0, lambda: self.resizeDocks(
+                [self.setup_dock, dock, self.charts_dock], [250, 280, 440], Qt.Orientation.Horizontal))
+        if self._bundle is not None:
+            panel.set_generator(self._bundle)
+        elif self._latest is not None and self._latest.generator is not None:
+            panel.set_generator(self._latest.generator)
+
+    def _action(self, text: str, slot: Any, shortcut: str | None = None, tip: str = "",
+                checkable: bool = False) -> QAction:
+        a = QAction(text, self)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+        a.setToolTip(tip + (f" ({shortcut})" if shortcut else ""))
+        a.setStatusTip(tip)
+        a.setCheckable(checkable)
+        a.triggered.connect(slot)
+        self.addAction(a)  # shortcuts work even when the action is only in a menu
+        return a
+
+    def _build_actions(self) -> None:
+        self.act_play = self._action("Play", self.play, tip="Train continuously")
+        self.act_pause = self._action("Pause", self.pause, tip="Stop training; the state is kept")
+        self.act_toggle = self._action("Play/Pause", self.toggle_play, "Space", "Play or pause training")
+        self.act_step = self._action("Step", lambda: self.step("both"), "S",
+                                     "One training step: k D updates then one G update")
+        self.act_step_d = self._action("D step", lambda: self.step("d"), tip="Update only the discriminator (as GAN Lab)")
+        self.act_step_g = self._action("G step", lambda: self.step("g"), tip="Update only the generator (as GAN Lab)")
+        self.act_reset = self._action("Reset", self.reset, "R",
+                                      "Rebuild the networks with the current settings and start from step 0")
+        self.act_draw = self._action("Draw data", self._toggle_draw, tip="Paint your own data set on the canvas with the mouse; "
+                                     "leave draw mode to train on it", checkable=True)
+        self.act_clear_drawing = self._action("Clear drawing", self.clear_drawing, tip="Remove the points painted so far")
+        self.act_load_data = self._action("Load points (CSV/NPY)...", self._load_data_dialog, "Ctrl+L",
+                                          "Train on (x, y) points from a .csv or .npy file")
+        self.act_export = self._action("Export generator...", self._export_dialog, "Ctrl+E",
+                                       "Write the generator as a bundle (safetensors + config + torch.export program)")
+        self.act_open_gen = self._action("Open generator...", self._open_generator_dialog,
+                                         tip="Explore an exported generator; the training session is kept")
+        self.act_close_gen = self._action("Hide opened generator", self.close_generator,
+                                          tip="Stop showing the opened generator's samples")
+        self.act_save_session = self._action("Save session...", self._save_session_dialog, "Ctrl+S",
+                                             "Save G, D, optimisers, RNG, settings and charts to continue later")
+        self.act_open_session = self._action("Open session...", self._open_session_dialog, "Ctrl+O",
+                                             "Continue a saved session (replaces the current one)")
+        self.act_export_csv = self._action("Export charts as CSV...", self._export_csv_dialog,
+                                           tip="All chart series, one row per step")
+        self.act_export_png = self._action("Export charts as PNG...", self._export_png_dialog,
+                                           tip="A picture of the charts panel")
+        self.act_clear_charts = self._action("Clear charts", self.clear_charts, tip="Forget the chart history (training goes on)")
+        self.act_record = self._action("Record canvas", self._toggle_record, "Ctrl+Shift+R",
+                                       "Record the canvas while it trains; stop to save an animated GIF "
+                                       "(or PNG frames)", checkable=True)
+        self.recorder: Any = None
+        if not _module_available("ganplay.ui.recorder"):
+            self.act_record.setEnabled(False)
+            self.act_record.setToolTip("Not available in this build: ganplay.ui.recorder is missing.")
+        self.act_quit = self._action("Quit", self.close, "Ctrl+Q", "Close ganplay")
+        self.act_about = self._action("About ganplay", self.show_about, tip="Versions, device and credits")
+        self.act_close_gen.setEnabled(False)
+        for act, module in ((self.act_export, "ganplay.engine.export"),
+                            (self.act_open_gen, "ganplay.engine.export"),
+                            (self.act_save_session, "ganplay.engine.session"),
+                            (self.act_open_session, "ganplay.engine.session")):
+            if not _module_available(module):
+                act.setEnabled(False)
+                act.setToolTip(f"Not available in this build: {module} is missing.")
+
+        mb = self.menuBar()
+        m_file = mb.addMenu("&File")
+        for a in (self.act_load_data, None, self.act_open_gen, self.act_export, self.act_close_gen, None,
+                  self.act_open_session, self.act_save_session, None, self.act_export_csv,
+                  self.act_export_png, self.act_record, None, self.act_quit):
+            m_file.addSeparator() if a is None else m_file.addAction(a)
+        m_train = mb.addMenu("&Train")
+        for a in (self.act_toggle, self.act_play, self.act_pause, self.act_step, self.act_step_d,
+                  self.act_step_g, self.act_reset):
+            m_train.addAction(a)
+        m_view = mb.addMenu("&View")
+        self.layer_actions: dict[str, QAction] = {}
+        for key, text, tip in LAYERS:
+            a = QAction(text, self, checkable=True, checked=True)
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
+            a.toggled.connect(lambda on, k=key: self.set_layer(k, on))
+            self.layer_actions[key] = a
+            m_view.addAction(a)
+        m_view.addSeparator()
+        m_view.addAction(self.act_clear_charts)
+        for dock in (self.setup_dock, self.charts_dock):
+            m_view.addAction(dock.toggleViewAction())
+        self.view_menu = m_view
+        m_help = mb.addMenu("&Help")
+        m_help.addAction(self.act_about)
+
+        tb = self.addToolBar("Training")
+        tb.setObjectName("training_toolbar")
+        for a in (self.act_play, self.act_pause, self.act_step, self.act_step_d, self.act_step_g, self.act_reset):
+            tb.addAction(a)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Speed "))
+        self.speed_slider = QSlider(Qt.Orientation.Horizontal)
+        self.speed_slider.setRange(0, len(SPEEDS) - 1)
+        self.speed_slider.setValue(len(SPEEDS) - 1)
+        self.speed_slider.setFixedWidth(120)
+        self.speed_slider.setToolTip("Steps per second, from slow motion (1/s) to full speed; "
+                                     "the drawing rate never limits training")
+        self.speed_slider.valueChanged.connect(self._on_speed)
+        tb.addWidget(self.speed_slider)
+        self.speed_label = QLabel(_speed_text(0))
+        self.speed_label.setMinimumWidth(80)
+        tb.addWidget(self.speed_label)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Stop at step "))
+        self.stop_spin = QSpinBox()
+        self.stop_spin.setRange(0, 10_000_000)
+        self.stop_spin.setSingleStep(500)
+        self.stop_spin.setSpecialValueText("off")
+        self.stop_spin.setKeyboardTracking(False)
+        self.stop_spin.setToolTip("Pause automatically when training reaches this step (off = never)")
+        self.stop_spin.valueChanged.connect(lambda v: self.worker.send("stop_at", int(v)))
+        tb.addWidget(self.stop_spin)
+        tb.addSeparator()
+        tb.addAction(self.act_record)
+        tb.addAction(self.act_draw)
+        tb.addAction(self.act_clear_drawing)
+        self.layer_bar = self.addToolBar("Layers")
+        self.layer_bar.setObjectName("layers_toolbar")
+        for a in self.layer_actions.values():
+            self.layer_bar.addAction(a)
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        self.insertToolBarBreak(self.layer_bar)
+
+        for a in (self.act_load_data, self.act_draw, self.act_clear_drawing):
+            b = QToolButton()
+            b.setDefaultAction(a)
+            self.setup_panel.add_data_button(b)
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        self.step_label = QLabel("step 0")
+        self.step_label.setMinimumWidth(90)
+        self.step_label.setToolTip("Training steps done (one step = k D updates + one G update)")
+        self.sps_label = QLabel("0 steps/s")
+        self.sps_label.setMinimumWidth(90)
+        self.sps_label.setToolTip("Training speed, measured in the worker thread")
+        self.device_label = QLabel("device: starting...")
+        self.device_label.setToolTip("Where the networks train")
+        for w in (self.step_label, self.sps_label, self.device_label):
+            sb.addPermanentWidget(w)
+
+    # ================================================================== settings
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geo = s.value("geometry")
+        if isinstance(geo, QByteArray):
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1500, 900)
+            self.resizeDocks([self.setup_dock, self.charts_dock], [260, 420], Qt.Orientation.Horizontal)
+        state = s.value("state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        hidden = s.value("hidden_layers", [], list) or []
+        for key in hidden:
+            if key in self.layer_actions:
+                self.layer_actions[key].setChecked(False)
+        speed = s.value("speed_index", len(SPEEDS) - 1, int)
+        if 0 <= speed < len(SPEEDS):
+            self.speed_slider.setValue(speed)
+        if s.value("hint_seen", False, bool):
+            self.hint_label.hide()
+        last = s.value("preset", "", str)
+        self.setup_panel.set_preset_name(last if last in PRESETS and self._matches_preset(last) else None)
+
+    def _matches_preset(self, name: str) -> bool:
+        return C.to_dict(apply_preset(name, self.config)) == C.to_dict(self.config)
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("geometry", self.saveGeometry())
+        s.setValue("state", self.saveState())
+        s.setValue("hidden_layers", [k for k, a in self.layer_actions.items() if not a.isChecked()])
+        s.setValue("speed_index", self.speed_slider.value())
+        s.sync()
+
+    # ================================================================== worker lifecycle
+    def _start_worker(self) -> None:
+        if not self.worker.isRunning() and not getattr(self, "_closed", False):
+            self.worker.send("layers", sorted(self._visible_layers()))
+            self.worker.send("speed", SPEEDS[self.speed_slider.value()])
+            self.worker.start()
+
+    def shutdown(self) -> None:
+        """Stop the worker (within about a second) before Qt destroys the thread object."""
+        self._closed = True
+        self.redraw_timer.stop()
+        if self.worker.isRunning():
+            if not self.worker.stop(1500):
+                self.worker.wait(10_000)  # a very long step: still never terminate()
+
+    def closeEvent(self, event: Any) -> None:
+        self.save_settings()
+        self.shutdown()
+        super().closeEvent(event)
+
+    # ================================================================== transport
+    def play(self) -> None:
+        self.banner.hide()
+        if not self.hint_label.isHidden():
+            self.hint_label.hide()
+            self.settings.setValue("hint_seen", True)
+        if self.act_draw.isChecked():
+            self.act_draw.setChecked(False)
+            self._toggle_draw()
+        self.running = True
+        self.worker.send("start")
+
+    def pause(self) -> None:
+        self.running = False
+        self.worker.send("pause")
+
+    def toggle_play(self) -> None:
+        self.pause() if self.running else self.play()
+
+    def step(self, mode: str = "both") -> None:
+        self.running = False
+        self.worker.send("step", mode)
+
+    def reset(self) -> None:
+        cfg = self.setup_panel.config.copy()
+        try:
+            cfg.validate()
+        except C.ConfigError as exc:
+            self._error("Cannot reset with these settings", str(exc))
+            return
+        if cfg.data.name == "points" and self.points is None and not cfg.data.path:
+            self._error("No points to train on",
+                        "Draw points on the canvas (Draw data) or load a CSV/NPY file first.")
+            return
+        self.banner.hide()
+        self.worker.send("reset", {"config": cfg, "points": self._points_for(cfg),
+                                   "data": self._data if self._data_matches(cfg) else None})
+
+    def _points_for(self, cfg: C.Config) -> np.ndarray | None:
+        return self.points if cfg.data.name == "points" else None
+
+    def _data_matches(self, cfg: C.Config) -> bool:
+        """An injected data set is reused while the data section is unchanged."""
+        return self._data is not None and C.to_dict(cfg)["data"] == C.to_dict(self.config)["data"]
+
+    def restore_last_good(self) -> None:
+        self.banner.hide()
+        self.worker.send("restore_good")
+
+    def apply_preset(self, name: str) -> None:
+        try:
+            cfg = apply_preset(name, self.setup_panel.config)
+        except C.ConfigError as exc:
+            self._error("Unknown preset", str(exc))
+            return
+        self.setup_panel.set_config(cfg)
+        self.setup_panel.set_preset_name(name)
+        self.settings.setValue("preset", name)
+        self.reset()
+
+    def _on_speed(self, index: int) -> None:
+        speed = SPEEDS[index]
+        self.speed_label.setText(_speed_text(speed))
+        self.worker.send("speed", speed)
+
+    def set_layer(self, key: str, on: bool) -> None:
+        self.canvas.set_layer_visible(key, on)
+        if hasattr(self, "worker"):
+            self.worker.send("layers", sorted(self._visible_layers()))
+
+    def _visible_layers(self) -> set[str]:
+        return {k for k, a in self.layer_actions.items() if a.isChecked()}
+
+    def clear_charts(self) -> None:
+        self.charts.clear()
+
+    # ================================================================== setup edits
+    def _on_field_changed(self, path: str, value: Any) -> None:
+        if path in C.LIVE_FIELDS:
+            self.worker.send("set", (path, value))
+        else:
+            self.pending.add(path)
+            self.setup_panel.set_pending(sorted(self.pending))
+            self.statusBar().showMessage(f"'{path}' changes the networks or the data: press Reset to apply it", 5000)
+
+    # ================================================================== data: drawing and files
+    def _toggle_draw(self) -> None:
+        on = self.act_draw.isChecked()
+        self.canvas.draw_mode = on
+        if on:
+            self.pause()
+            self._drawing = [self.points] if self.points is not None and self.config.data.name == "points" else []
+            self.canvas.set_drawn_points(self._drawn_array())
+            self.statusBar().showMessage("Draw mode: click or drag on the canvas to add points; "
+                                         "click 'Draw data' again to train on them")
+            return
+        pts = self._drawn_array()
+        self.canvas.set_drawn_points(None)
+        self.statusBar().clearMessage()
+        if pts is None or len(pts) < 10:
+            if pts is not None:
+                self._error("Too few points", f"Only {len(pts)} points were drawn; draw at least 10.")
+            return
+        self.use_points(pts)
+
+    def _drawn_array(self) -> np.ndarray | None:
+        return np.concatenate(self._drawing).astype(np.float32) if self._drawing else None
+
+    def _on_points_drawn(self, pts: np.ndarray) -> None:
+        self._drawing.append(np.asarray(pts, np.float32))
+        self.canvas.set_drawn_points(self._drawn_array())
+
+    def clear_drawing(self) -> None:
+        self._drawing = []
+        self.canvas.set_drawn_points(None)
+
+    def use_points(self, pts: np.ndarray, path: str = "") -> None:
+        """Train on these points from now on (they survive later resets)."""
+        self.points = np.asarray(pts, np.float32)
+        if not path:
+            path = self._save_drawing(self.points)
+        self.setup_panel.set_value("data.name", "points")
+        self.setup_panel.set_value("data.path", path)
+        C.set_field(self.setup_panel.config, "data.name", "points")
+        C.set_field(self.setup_panel.config, "data.path", path)
+        self.setup_panel._show_data_fields()
+        self.reset()
+
+    def _save_drawing(self, pts: np.ndarray) -> str:
+        """Drawn points go to a file beside the settings, so the config names real data that the
+        CLI (and a saved session) can train on again."""
+        folder = Path(self.settings.fileName()).parent / "drawn"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / time.strftime("drawn-%Y%m%d-%H%M%S.npy")
+            np.save(path, pts)
+            return str(path)
+        except OSError:
+            return "drawn points (not saved)"
+
+    def load_points_file(self, path: str) -> bool:
+        """Load a CSV/NPY of (x, y) rows; a bad file gets a dialog naming it."""
+        from ganplay.engine.data2d import DataFileError, load_points
+
+        try:
+            pts = load_points(path)
+        except DataFileError as exc:
+            self._error("Cannot load data", str(exc))
+            return False
+        self.use_points(pts, str(path))
+        return True
+
+    def _load_data_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load points", "", "Points (*.csv *.npy *.txt);;All files (*)")
+        if path:
+            self.load_points_file(path)
+
+    # ================================================================== files through the worker
+    def _export_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export generator", "generator.ganplay",
+                                              "ganplay bundle (*.ganplay);;All files (*)")
+        if path:
+            self.export_generator(path)
+
+    def export_generator(self, path: str, formats: tuple[str, ...] = ("pt2",)) -> None:
+        self.worker.send("export", (path, formats))
+
+    def _save_session_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save session", "session.gpsession",
+                                              "ganplay session (*.gpsession);;All files (*)")
+        if path:
+            self.save_session(path)
+
+    def save_session(self, path: str) -> None:
+        self.worker.send("save_session", (path, self.history.as_dict()))
+
+    def _open_session_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", "", "ganplay session (*.gpsession);;All files (*)")
+        if path:
+            self.open_session(path)
+
+    def open_session(self, path: str) -> None:
+        self.worker.send("load_session", path)
+
+    def _open_generator_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open generator", "", "ganplay bundle (*.ganplay);;All files (*)")
+        if path:
+            self.open_generator(path)
+
+    def open_generator(self, path: str) -> bool:
+        """Show an exported generator in the latent panel and its samples on the canvas; the
+        training session is untouched."""
+        from ganplay.engine.export import load_bundle
+
+        try:
+            snap = load_bundle(path)
+        except Exception as exc:
+            self._error("Cannot open generator", f"{Path(path).name}: {exc}")
+            return False
+        self._bundle = snap
+        if self.latent_panel is not None:
+            self.latent_panel.set_generator(snap)
+        if snap.image_shape is None and snap.latent_dim > 0:
+            rng = np.random.default_rng(0)
+            z = (rng.uniform(-1, 1, (512, snap.latent_dim)) if snap.prior == "uniform"
+                 else rng.standard_normal((512, snap.latent_dim))).astype(np.float32)
+            out = snap(z)
+            if out.ndim == 2 and out.shape[1] == 2:
+                self.canvas.set_bundle_points(out)
+        self.act_close_gen.setEnabled(True)
+        self.statusBar().showMessage(f"Showing the generator from {Path(path).name} (orange); training is unchanged", 8000)
+        return True
+
+    def close_generator(self) -> None:
+        self._bundle = None
+        self.canvas.set_bundle_points(None)
+        self.act_close_gen.setEnabled(False)
+
+    def _export_csv_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export charts", "charts.csv", "CSV (*.csv)")
+        if path:
+            self.export_charts_csv(path)
+
+    def export_charts_csv(self, path: str) -> bool:
+        try:
+            self.history.write_csv(path)
+        except OSError as exc:
+            self._error("Cannot write CSV", f"{path}: {exc.strerror or exc}")
+            return False
+        return True
+
+    def _export_png_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export charts", "charts.png", "PNG (*.png)")
+        if path:
+            self.export_charts_png(path)
+
+    def export_charts_png(self, path: str) -> bool:
+        if not self.charts.export_png(path):
+            self._error("Cannot write PNG", f"{path}: the image could not be saved")
+            return False
+        return True
+
+    # ================================================================== recording
+    def _toggle_record(self) -> None:
+        from .recorder import CanvasRecorder, RecordingError
+
+        if self.act_record.isChecked():
+            if self.recorder is None:
+                self.recorder = CanvasRecorder(self)
+                self.recorder.limitReached.connect(lambda: self.act_record.isChecked() and self.act_record.trigger())
+            try:
+                self.recorder.start(self.canvas, fps=10.0)
+            except RecordingError as exc:
+                self.act_record.setChecked(False)
+                self._error("Cannot record", str(exc))
+            return
+        if self.recorder is None:
+            return
+        frames = self.recorder.stop()
+        if not frames:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save recording", "training.gif",
+                                              "Animated GIF (*.gif);;PNG frames in a folder (*)")
+        if path:
+            self.save_recording(path)
+
+    def save_recording(self, path: str) -> bool:
+        """A .gif path gets an animated GIF; any other path a folder of numbered PNGs."""
+        from .recorder import RecordingError
+
+        try:
+            if path.lower().endswith(".gif"):
+                self.recorder.save_gif(path)
+            else:
+                self.recorder.save_png_sequence(path)
+        except RecordingError as exc:
+            self._error("Cannot save the recording", str(exc))
+            return False
+        self.statusBar().showMessage(f"Saved the recording to {path}", 8000)
+        return True
+
+    # ================================================================== worker output
+    def _on_frame(self, fr: Any) -> None:
+        self.frames_received += 1
+        self.history.add_stats(fr.stats)
+        if fr.metrics:
+            self.history.add_metrics(fr.metrics_step, fr.metrics)
+        prev = self._latest
+        if prev is not None and self._undrawn:
+            # a frame the timer has not drawn yet may carry things sent only once
+            if fr.real is None and prev.real is not None:
+                fr.real, fr.real_version = prev.real, prev.real_version
+            if fr.optimal is None and prev.optimal is not None:
+                fr.optimal = prev.optimal
+            if fr.generator is None and prev.generator is not None:
+                fr.generator = prev.generator
+        self._latest = fr
+        self._undrawn = True
+        self.frameArrived.emit(fr)
+
+    def redraw(self) -> None:
+        fr = self._latest
+        if fr is None or not self._undrawn:
+            return
+        self._undrawn = False
+        t0 = time.perf_counter()
+        self.frames_drawn += 1
+        self.canvas.show_frame(fr)
+        if t0 - self._charts_at >= CHART_MS / 1000 or not fr.running:
+            self._charts_at = t0
+            self.charts.refresh()
+        if fr.images is not None:
+            if fr.class_hist is not None:
+                self.charts.set_bars(fr.class_hist, None, "Generated digits per class")
+        elif fr.mode_counts is not None:
+            self.charts.set_bars(fr.mode_counts, fr.covered, "Samples per mode (this frame)")
+        if fr.generator is not None and self.latent_panel is not None and self._bundle is None:
+            try:
+                self.latent_panel.set_generator(fr.generator)
+            except Exception as exc:  # the explorer must never stop the playground
+                self.statusBar().showMessage(f"Latent explorer: {exc}", 5000)
+        if fr.step != self.current_step:
+            self.current_step = fr.step
+            self.step_label.setText(f"step {fr.step}")
+            self.stepChanged.emit(fr.step)
+        self.sps_label.setText(f"{fr.steps_per_sec:.0f} steps/s")
+        self.redraw_ms.append((time.perf_counter() - t0) * 1000)
+
+    def _on_event(self, kind: str, payload: Any) -> None:
+        if kind == "reset":
+            self.config = payload["config"]
+            self.setup_panel.set_config(self.config)
+            if not self._matches_any_preset():
+                self.setup_panel.set_preset_name(None)
+            self.pending.clear()
+            self.setup_panel.set_pending([])
+            self.history.clear()
+            self.charts.clear()
+            self.canvas.clear_layers()
+            self.current_step = 0
+            self.step_label.setText("step 0")
+            self.stepChanged.emit(0)
+            self.device_text = payload["device"]
+            self.device_label.setText(f"device: {self.device_text}")
+            if payload.get("message"):
+                self._banner(payload["message"], actions=False)
+            if not getattr(self, "_engine_ready", False):
+                self._engine_ready = True
+                from ganplay.engine.losses import DESCRIPTIONS  # torch is loaded by now
+
+                self.setup_panel.set_loss_tooltips(DESCRIPTIONS)
+                self._install_latent_panel()
+                self.engineReady.emit()
+            self.resetDone.emit()
+        elif kind == "reset_failed":
+            self._error("Cannot reset", str(payload))
+        elif kind == "set_ok":
+            path, value = payload
+            C.set_field(self.config, path, value)
+        elif kind == "set_failed":
+            path, msg = payload
+            self.setup_panel.set_value(path, C.get_field(self.config, path))
+            C.set_field(self.setup_panel.config, path, C.get_field(self.config, path))
+            self._error("Cannot change setting", msg)
+        elif kind == "diverged":
+            self.running = False
+            self._banner(f"Training diverged: {payload['message']}", actions=True,
+                         last_good=payload.get("last_good", 0))
+        elif kind == "restored":
+            self.statusBar().showMessage(f"Back at step {payload}, the last good state", 5000)
+        elif kind == "stopped_at":
+            self.running = False
+            self.sps_label.setText("0 steps/s")
+            self.statusBar().showMessage(f"Stopped at step {payload}", 5000)
+        elif kind == "file_done":
+            what, path, result = payload
+            if what == "load_session":
+                cfg, history, points = result
+                self.config = cfg
+                if points is not None:
+                    self.points = np.asarray(points, np.float32)
+                self.setup_panel.set_config(cfg)
+                self.setup_panel.set_preset_name(None)
+                self.pending.clear()
+                self.setup_panel.set_pending([])
+                self.history.load_any(history)
+                self.charts.refresh()
+                self.canvas.clear_layers()
+                self.running = False
+            names = {"export": "Exported the generator to", "save_session": "Saved the session to",
+                     "load_session": "Opened the session"}
+            self.statusBar().showMessage(f"{names.get(what, what)} {path}", 8000)
+        elif kind == "file_failed":
+            what, path, msg = payload
+            titles = {"export": "Export failed", "save_session": "Could not save the session",
+                      "load_session": "Could not open the session"}
+            self._error(titles.get(what, "File error"), f"{Path(str(path)).name}: {msg}\n\n"
+                        "The current training session is unchanged.")
+        elif kind == "error":
+            title, msg = payload
+            self._error(title, msg)
+
+    def _matches_any_preset(self) -> bool:
+        name = self.setup_panel.preset_combo.currentText()
+        return name in PRESETS and self._matches_preset(name)
+
+    def _banner(self, text: str, actions: bool, last_good: int = 0) -> None:
+        self.banner_label.setText(text)
+        self.banner_restore.setVisible(actions)
+        self.banner_reset.setVisible(actions)
+        if actions:
+            self.banner_restore.setText(f"Go back to the last good state (step {last_good})")
+        self.banner.show()
+
+    def _error(self, title: str, text: str) -> None:
+        QMessageBox.critical(self, title, text)
+
+    # ================================================================== help
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About ganplay", self.about_text())
+
+    def about_text(self) -> str:
+        import platform
+
+        import pyqtgraph
+        import PySide6
+
+        import ganplay
+
+        try:
+            import torch
+
+            torch_v = torch.__version__
+        except Exception:
+            torch_v = "not loaded"
+        return (f"<b>ganplay {ganplay.__version__}</b>: watch Generative Adversarial Networks learn.<br><br>"
+                f"Python {platform.python_version()}, PyTorch {torch_v}, PySide6 {PySide6.__version__}, "
+                f"pyqtgraph {pyqtgraph.__version__}, NumPy {np.__version__}<br>"
+                f"Device: {self.device_text}<br><br>{MNIST_CREDIT}")

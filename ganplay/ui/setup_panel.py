@@ -1,0 +1,212 @@
+"""The left panel: every engine option, generated from the config's field names, types, choices
+and ranges. A live field (``LIVE_FIELDS``) is sent to the trainer at once; any other marks the
+panel 'reset needed'. The panel edits a copy of the config; the window owns what is applied.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+
+from ganplay.engine import config as C
+from ganplay.engine.presets import PRESETS
+
+from .help_text import DATA_FIELDS, FIELD_HELP
+
+SECTION_TITLES = {"data": "Data", "model": "Generator and discriminator",
+                  "loss": "Loss and stabilisers", "train": "Training"}
+CUSTOM = "(custom)"
+
+
+class FloatEdit(QLineEdit):
+    """A float entry that shows values as %g (learning rates span decades, spin boxes do not)."""
+
+    def set_value(self, v: float) -> None:
+        self.setText(f"{v:g}")
+
+
+class SetupPanel(QWidget):
+    fieldChanged = Signal(str, object)    # (path, parsed value)
+    fieldRejected = Signal(str, str)      # (path, message)
+    presetChosen = Signal(str)
+    resetRequested = Signal()
+
+    def __init__(self, config: C.Config, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.config = config.copy()
+        self.widgets: dict[str, QWidget] = {}
+        self.rows: dict[str, tuple[QLabel, QWidget]] = {}
+        self._updating = False
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        top = QFormLayout()
+        self.preset_combo = QComboBox()
+        self.preset_combo.addItem(CUSTOM)
+        for name, p in PRESETS.items():
+            self.preset_combo.addItem(name)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, p.summary, 3)  # ToolTipRole
+        self.preset_combo.setToolTip("A named recipe (model, loss and training fields; the data stay). "
+                                     "Choosing one resets training with it.")
+        self.preset_combo.activated.connect(self._on_preset)
+        top.addRow("Preset", self.preset_combo)
+        outer.addLayout(top)
+        self.reset_button = QPushButton("Reset with these settings")
+        self.reset_button.setToolTip("Rebuild the networks with the settings above and start again from step 0.")
+        self.reset_button.clicked.connect(self.resetRequested)
+        self.pending_label = QLabel("")
+        self.pending_label.setWordWrap(True)
+        self.pending_label.setStyleSheet("color: #b35806;")
+        outer.addWidget(self.reset_button)
+        outer.addWidget(self.pending_label)
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        body = QWidget()
+        self.body_layout = QVBoxLayout(body)
+        self.body_layout.setContentsMargins(0, 0, 0, 0)
+        self.data_buttons = QHBoxLayout()
+        for sec in C.SECTIONS:
+            box = QGroupBox(SECTION_TITLES[sec])
+            form = QFormLayout(box)
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+            for path in [p for p in C.field_names() if p.startswith(sec + ".")]:
+                w = self._make_widget(path)
+                label = QLabel(path.split(".", 1)[1])
+                tip = FIELD_HELP.get(path, path)
+                if path in C.LIVE_FIELDS:
+                    tip += " Applies on the next step."
+                    f = QFont(label.font())
+                    f.setBold(True)
+                    label.setFont(f)
+                else:
+                    tip += " Changing it asks for a reset."
+                label.setToolTip(tip)
+                w.setToolTip(tip)
+                form.addRow(label, w)
+                self.widgets[path] = w
+                self.rows[path] = (label, w)
+            if sec == "data":
+                form.addRow(self.data_buttons)
+            self.body_layout.addWidget(box)
+        note = QLabel("Bold options change live, while training runs; the others need a reset.")
+        note.setWordWrap(True)
+        self.body_layout.addWidget(note)
+        self.body_layout.addStretch(1)
+        scroll.setWidget(body)
+        outer.addWidget(scroll, 1)
+        self.set_config(self.config)
+
+    # ------------------------------------------------------------------ widgets
+    def _make_widget(self, path: str) -> QWidget:
+        opts = C.choices(path)
+        typ = C.field_type(path)
+        if opts is not None:
+            w: QWidget = QComboBox()
+            w.addItems(list(opts))
+            w.currentTextChanged.connect(lambda text, p=path: self._edited(p, text))
+        elif typ is bool:
+            w = QCheckBox()
+            w.toggled.connect(lambda on, p=path: self._edited(p, on))
+        elif typ is int:
+            w = QSpinBox()
+            lo, hi = C.value_range(path) or (None, None)
+            w.setRange(int(lo) if lo is not None else -(2 ** 31 - 1), int(min(hi, 2 ** 31 - 1)) if hi is not None else 2 ** 31 - 1)
+            w.setKeyboardTracking(False)  # one change per finished edit, not per digit
+            w.valueChanged.connect(lambda v, p=path: self._edited(p, v))
+        elif typ is float:
+            w = FloatEdit()
+            w.editingFinished.connect(lambda p=path: self._edited(p, self.widgets[p].text()))
+        else:
+            w = QLineEdit()
+            w.editingFinished.connect(lambda p=path: self._edited(p, self.widgets[p].text()))
+        return w
+
+    def add_data_button(self, button: QWidget) -> None:
+        self.data_buttons.addWidget(button)
+
+    def set_loss_tooltips(self, descriptions: dict[str, str]) -> None:
+        """Loss formulas come from the engine (it imports torch, so they arrive after start-up)."""
+        combo = self.widgets["loss.name"]
+        for i in range(combo.count()):
+            combo.setItemData(i, descriptions.get(combo.itemText(i), ""), 3)  # ToolTipRole
+        self._descriptions = descriptions
+        self._update_loss_tip()
+
+    def _update_loss_tip(self) -> None:
+        d = getattr(self, "_descriptions", None)
+        if d:
+            combo = self.widgets["loss.name"]
+            combo.setToolTip(f"{combo.currentText()}: {d.get(combo.currentText(), '')}")
+
+    def set_value(self, path: str, value: Any) -> None:
+        w = self.widgets[path]
+        self._updating = True
+        try:
+            if isinstance(w, QComboBox):
+                w.setCurrentText(str(value))
+            elif isinstance(w, QCheckBox):
+                w.setChecked(bool(value))
+            elif isinstance(w, QSpinBox):
+                w.setValue(int(value))
+            elif isinstance(w, FloatEdit):
+                w.set_value(float(value))
+            else:
+                w.setText(str(value))
+        finally:
+            self._updating = False
+
+    def set_config(self, cfg: C.Config) -> None:
+        self.config = cfg.copy()
+        for path in self.widgets:
+            self.set_value(path, C.get_field(self.config, path))
+        self._show_data_fields()
+        self._update_loss_tip()
+
+    def set_preset_name(self, name: str | None) -> None:
+        self.preset_combo.setCurrentText(name if name in PRESETS else CUSTOM)
+
+    def set_pending(self, paths: list[str]) -> None:
+        if paths:
+            self.pending_label.setText("Reset to apply: " + ", ".join(paths))
+            self.reset_button.setStyleSheet("font-weight: bold; color: #b35806;")
+        else:
+            self.pending_label.setText("")
+            self.reset_button.setStyleSheet("")
+
+    def _show_data_fields(self) -> None:
+        wanted = DATA_FIELDS.get(self.config.data.name, ())
+        for path, (label, w) in self.rows.items():
+            if path.startswith("data.") and path != "data.name":
+                on = path.split(".", 1)[1] in wanted
+                label.setVisible(on)
+                w.setVisible(on)
+
+    # ------------------------------------------------------------------ edits
+    def _edited(self, path: str, raw: Any) -> None:
+        if self._updating:
+            return
+        try:
+            value = C.parse_value(path, raw)
+        except C.ConfigError as exc:
+            self.set_value(path, C.get_field(self.config, path))  # revert the widget
+            self.fieldRejected.emit(path, str(exc))
+            return
+        if value == C.get_field(self.config, path):
+            if isinstance(self.widgets[path], FloatEdit):
+                self.set_value(path, value)  # normalise the text
+            return
+        C.set_field(self.config, path, value)
+        if path == "data.name":
+            self._show_data_fields()
+        if path == "loss.name":
+            self._update_loss_tip()
+        self.preset_combo.setCurrentText(CUSTOM)
+        self.fieldChanged.emit(path, value)
+
+    def _on_preset(self, index: int) -> None:
+        name = self.preset_combo.itemText(index)
+        if name != CUSTOM:
+            self.presetChosen.emit(name)

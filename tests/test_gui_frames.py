@@ -1,0 +1,115 @@
+"""The window's Qt-free parts: frame building, chart histories, budgets, contour/mesh/tile helpers."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ganplay.engine.config import Config
+from ganplay.ui import frames as F
+
+
+@pytest.fixture(scope="module")
+def trainer():
+    import torch
+
+    from ganplay.engine.trainer import Trainer
+
+    torch.set_num_threads(1)
+    cfg = Config()
+    cfg.train.batch_size = 64
+    cfg.model.g_width = cfg.model.d_width = 32
+    tr = Trainer(cfg)
+    for _ in range(5):
+        tr.step()
+    return tr
+
+
+def test_frame_holds_numpy_copies_of_every_layer(trainer):
+    fr = F.Frame(step=trainer.step_count, running=True, steps_per_sec=0.0, stats={})
+    z = F.fixed_z(trainer, F.N_FAKE)
+    F.build_2d(trainer, fr, z, {"surface", "optimal", "arrows", "mesh"}, with_optimal=True)
+    assert fr.fake.shape == (F.N_FAKE, 2) and fr.fake.dtype == np.float32
+    assert fr.surface.shape == (F.SURFACE_RES, F.SURFACE_RES)
+    assert 0 <= fr.surface.min() and fr.surface.max() <= 1
+    assert fr.optimal.shape == (F.OPTIMAL_RES, F.OPTIMAL_RES)
+    assert fr.arrows.shape == (F.N_ARROWS, 2) and np.abs(fr.arrows).sum() > 0
+    assert fr.mesh.shape == (F.MESH_RES, F.MESH_RES, 2)
+    assert fr.centers.shape == (8, 2) and fr.covered.shape == (8,)
+    assert fr.mode_counts.sum() <= F.N_FAKE
+    for arr in (fr.fake, fr.surface, fr.optimal, fr.arrows, fr.mesh):
+        assert isinstance(arr, np.ndarray)
+    # the same z gives the same points: motion on screen is G changing
+    fr2 = F.Frame(step=0, running=False, steps_per_sec=0.0, stats={})
+    F.build_2d(trainer, fr2, z, set(), with_optimal=False)
+    np.testing.assert_array_equal(fr.fake, fr2.fake)
+    assert fr2.surface is None and fr2.optimal is None and fr2.arrows is None
+
+
+def test_live_metrics_follow_the_veegan_protocol(trainer):
+    m = F.live_metrics(trainer)
+    assert m["modes_total"] == 8 and 0 <= m["modes_covered"] <= 8
+    assert 0 <= m["hq_fraction"] <= 1 and m["w1"] > 0 and m["jsd"] >= 0
+
+
+def test_history_thins_old_points_and_writes_csv(tmp_path, monkeypatch):
+    from ganplay.ui import charts
+
+    monkeypatch.setattr(charts, "MAX_POINTS", 1000)
+    h = charts.History()
+    steps = np.arange(1, 1501, dtype=float)
+    h.add_stats({"step": steps, "loss_d": steps * 2})
+    s = h.get("loss_d")
+    x, y = s.data()
+    assert s.n <= 1000 and x[-1] == 1500 and np.all(np.diff(x) > 0)
+    np.testing.assert_array_equal(y, 2 * x)
+    h.add_metrics(1500, {"modes_covered": 3, "hq_fraction": 0.5, "jsd": 0.2, "modes_total": None})
+    assert h.get("hq_pct").data()[1][-1] == 50.0
+    assert h.get("jsd_eval").n == 1 and "jsd" not in h.series
+    path = tmp_path / "h.csv"
+    h.write_csv(path)
+    rows = path.read_text().splitlines()
+    assert rows[0].split(",")[:2] == ["step", "loss_d"]
+    last = rows[-1].split(",")
+    assert last[0] == "1500" and float(last[1]) == 3000.0
+    d = h.as_dict()
+    h2 = charts.History()
+    h2.load_any(d)
+    np.testing.assert_array_equal(h2.get("loss_d").data()[1], y)
+    assert all(a.ndim == 1 for a in d.values())  # what a saved session can store
+
+    class Rows:  # the CLI's history: rows of dicts
+        rows = [{"step": 10, "loss_d": 0.5, "w1": None}, {"step": 20, "loss_d": 0.25, "w1": 0.1}]
+
+    h2.load_any(Rows())
+    np.testing.assert_array_equal(h2.get("loss_d").data()[0], [10, 20])
+    assert h2.get("w1").n == 1
+
+
+def test_budget_bounds_the_share_of_time():
+    from ganplay.ui.worker import Budget
+
+    b = Budget(0.05, 0.01)
+    assert b.due(0.0)
+    b.spent(10.0, 10.1)   # a 0.1 s job may take 5 %: the next one waits ~1.9 s more
+    assert not b.due(11.0) and b.due(12.0)
+    b.spent(20.0, 20.0001)  # cheap jobs still wait the minimum interval
+    assert not b.due(20.005) and b.due(20.011)
+
+
+def test_contour_mesh_and_tiles():
+    pytest.importorskip("pyqtgraph")
+    from ganplay.ui.canvas import contour_path, mesh_path, tile_images
+
+    ys, xs = np.mgrid[0:33, 0:33]
+    grid = ((xs - 16) ** 2 + (ys - 16) ** 2 < 100).astype(np.float32)  # a disc of radius 10 cells
+    x, y = contour_path(grid, (-1.0, 1.0, -1.0, 1.0))
+    ok = np.isfinite(x)
+    r = np.hypot(x[ok], y[ok])
+    assert abs(np.median(r) - 10 / 16) < 0.08  # the contour sits on the disc's edge in data units
+    mesh = np.stack(np.meshgrid(np.arange(3.0), np.arange(3.0)), -1)
+    mx, my = mesh_path(mesh)
+    assert np.isnan(mx).sum() == 6 and np.isfinite(mx).sum() == 18
+    imgs = np.linspace(-1, 1, 4 * 1 * 2 * 3, dtype=np.float32).reshape(4, 1, 2, 3)
+    tiled = tile_images(imgs)
+    assert tiled.shape == (2 * 3 - 1, 2 * 4 - 1)
+    np.testing.assert_array_equal(tiled[::-1][0:2, 0:3], imgs[0, 0])  # top-left is sample 0

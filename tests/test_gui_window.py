@@ -1,0 +1,345 @@
+"""Drive the real playground window: train, pause, step, reset, live edits, files, close."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtWidgets import QMessageBox
+
+from ganplay.engine.config import Config
+from ganplay.ui import frames as F
+from ganplay.ui.main_window import MainWindow
+
+ENGINE_START_MS = 60_000   # first torch import + optimiser set-up on a busy 2-core box
+pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
+
+
+@pytest.fixture(scope="module")
+def window(qapp, tmp_path_factory):
+    """One window shared by the tests of this module (starting the engine is the slow part)."""
+    folder = tmp_path_factory.mktemp("qsettings_module")
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    cfg = Config()
+    cfg.train.batch_size = 64   # small and quick: the tests check behaviour, not quality
+    cfg.model.g_width = cfg.model.d_width = 32
+    w = MainWindow(cfg)
+    w.show()
+    deadline = time.monotonic() + ENGINE_START_MS / 1000
+    while not getattr(w, "_engine_ready", False) and time.monotonic() < deadline:
+        qapp.processEvents()
+        time.sleep(0.01)
+    assert getattr(w, "_engine_ready", False), "the training engine did not start"
+    yield w
+    w.close()
+    assert not w.worker.isRunning()
+
+
+@pytest.fixture
+def errors(monkeypatch):
+    """Record error dialogs instead of blocking on them."""
+    calls: list[tuple[str, str]] = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a, **k: calls.append((title, text)))
+    return calls
+
+
+def _npts(curve) -> int:
+    x = curve.getData()[0]
+    return 0 if x is None else len(x)
+
+
+def _pause(qtbot, w):
+    w.act_pause.trigger()
+    qtbot.waitUntil(lambda: w._latest is not None and not w._latest.running and not w.worker.running, timeout=5000)
+    qtbot.wait(100)  # let the last frame be drawn
+
+
+def _reset(qtbot, w):
+    _pause(qtbot, w)
+    with qtbot.waitSignal(w.resetDone, timeout=10_000):
+        w.act_reset.trigger()
+    qtbot.waitUntil(lambda: w.current_step == 0, timeout=5000)
+
+
+def test_play_updates_counter_and_every_chart(qtbot, window):
+    w = window
+    _reset(qtbot, w)
+    assert w.step_label.text() == "step 0"
+    w.act_play.trigger()
+    keys = ["loss_d", "loss_g", "d_real", "d_fake", "grad_d", "grad_g", "jsd", "modes_pct",
+            "hq_pct", "w1", "jsd_eval"]
+
+    def charts_filled():
+        return all(_npts(w.charts.curves[k]) >= 2 for k in keys)
+
+    qtbot.waitUntil(lambda: w.current_step > 30 and charts_filled(), timeout=30_000)
+    assert w.step_label.text() == f"step {w.current_step}"
+    losses = w.charts.curves["loss_d"].getData()[1]
+    assert np.isfinite(losses).all() and len(np.unique(losses)) > 1
+    assert w.charts.bars.opts["height"] is not None and len(w.charts.bars.opts["height"]) == 8
+    # the canvas layers hold data from the trainer
+    assert w.canvas.fake.data.size > 0 and w.canvas.real.data.size > 0
+    assert w.canvas.surface.image is not None and w.canvas.surface.image.shape == (F.SURFACE_RES, F.SURFACE_RES)
+    first = w.canvas.surface.image.copy()
+    fake_before = np.array(w.canvas.fake.getData()[0]).copy()
+    qtbot.waitUntil(lambda: not np.array_equal(w.canvas.surface.image, first), timeout=10_000)
+    qtbot.waitUntil(lambda: not np.array_equal(np.array(w.canvas.fake.getData()[0]), fake_before), timeout=10_000)
+    assert len(w.canvas.arrows.getData()[0]) > 0
+    assert len(w.canvas.mesh.getData()[0]) > 0
+
+
+def test_pause_step_and_reset(qtbot, window):
+    w = window
+    w.act_play.trigger()
+    qtbot.waitUntil(lambda: w.current_step > 5, timeout=10_000)
+    _pause(qtbot, w)
+    paused_at = w.current_step
+    assert w.worker.trainer.step_count == paused_at
+    qtbot.wait(400)
+    assert w.current_step == paused_at and w.worker.trainer.step_count == paused_at
+    with qtbot.waitSignal(w.frameArrived, timeout=5000):
+        w.act_step.trigger()
+    qtbot.waitUntil(lambda: w.current_step == paused_at + 1, timeout=5000)
+    qtbot.wait(300)
+    assert w.current_step == paused_at + 1
+    w.act_step_d.trigger()
+    qtbot.waitUntil(lambda: w.current_step == paused_at + 2, timeout=5000)
+    w.act_step_g.trigger()
+    qtbot.waitUntil(lambda: w.current_step == paused_at + 3, timeout=5000)
+    w.act_reset.trigger()
+    qtbot.waitUntil(lambda: w.current_step == 0, timeout=10_000)
+    assert w.step_label.text() == "step 0"
+    assert w.history.get("loss_d").n == 0  # a reset starts new charts
+
+
+def test_change_loss_and_learning_rate_while_running(qtbot, window):
+    w = window
+    _reset(qtbot, w)
+    w.act_play.trigger()
+    qtbot.waitUntil(lambda: w.current_step > 5, timeout=10_000)
+    panel = w.setup_panel
+    panel.widgets["loss.name"].setCurrentText("hinge")
+    lr = panel.widgets["train.lr_d"]
+    lr.setText("0.0005")
+    lr.editingFinished.emit()
+    qtbot.waitUntil(lambda: w.config.loss.name == "hinge" and w.config.train.lr_d == 5e-4, timeout=10_000)
+    tr = w.worker.trainer
+    assert tr.cfg.loss.name == "hinge"
+    assert all(g["lr"] == 5e-4 for g in tr.opt_d.param_groups)
+    assert not w.pending  # live fields need no reset
+    step = w.current_step
+    qtbot.waitUntil(lambda: w.current_step > step + 5, timeout=10_000)  # still training
+    # a structural field asks for a reset instead
+    panel.widgets["model.g_width"].setValue(48)
+    assert "model.g_width" in w.pending and "Reset" in panel.pending_label.text()
+    _reset(qtbot, w)
+    assert w.worker.trainer.cfg.model.g_width == 48 and not w.pending
+    assert w.worker.trainer.cfg.loss.name == "hinge"  # reset keeps the user's edits
+
+
+def test_bad_value_gets_a_dialog(qtbot, window, errors):
+    w = window
+    lr = w.setup_panel.widgets["train.lr_g"]
+    before = w.setup_panel.config.train.lr_g
+    lr.setText("fast")
+    lr.editingFinished.emit()
+    assert errors and "train.lr_g" in errors[-1][1]
+    assert w.setup_panel.config.train.lr_g == before and lr.text() == f"{before:g}"
+
+
+def test_bad_csv_shows_a_dialog_naming_the_file(qtbot, window, errors, tmp_path, monkeypatch):
+    w = window
+    bad = tmp_path / "not_points.csv"
+    bad.write_text("x,y,z\n1,2,3\n4,5,6\n")
+    from PySide6.QtWidgets import QFileDialog
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
+    w.act_load_data.trigger()
+    assert errors, "no dialog for a bad file"
+    title, text = errors[-1]
+    assert "not_points.csv" in text
+    assert w.setup_panel.config.data.name == "ring"  # nothing changed
+
+
+def test_drawn_points_survive_reset(qtbot, window, errors):
+    w = window
+    _reset(qtbot, w)
+    w.act_draw.trigger()  # checkable: on
+    assert w.canvas.draw_mode
+    vp = w.canvas.plot_widget.viewport()
+    centre = vp.rect().center()
+    for dx, dy in [(-60, 0), (-30, 20), (0, 0), (30, -20), (60, 0), (0, 40), (0, -40)]:
+        qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=centre + QPoint(dx, dy))
+    n_drawn = len(w._drawn_array())
+    assert n_drawn >= 10  # each click sprays a few points
+    with qtbot.waitSignal(w.resetDone, timeout=10_000):
+        w.act_draw.trigger()  # off: train on the drawing
+    assert w.worker.trainer.data.name == "points"
+    assert w.config.data.name == "points" and len(w.points) == n_drawn
+    assert np.load(w.config.data.path).shape == (n_drawn, 2)  # the drawing is kept as a file
+    with qtbot.waitSignal(w.resetDone, timeout=10_000):
+        w.act_reset.trigger()
+    assert w.worker.trainer.data.name == "points"
+    assert w.setup_panel.config.data.name == "points"
+    assert not errors
+    # back to the ring for the other tests
+    w.setup_panel.widgets["data.name"].setCurrentText("ring")
+    _reset(qtbot, w)
+    assert w.worker.trainer.data.name == "ring"
+
+
+def test_divergence_pauses_and_offers_the_last_good_state(qtbot, window, monkeypatch):
+    from ganplay.engine.trainer import TrainingDiverged
+
+    w = window
+    _reset(qtbot, w)
+    tr = w.worker.trainer
+
+    def diverge(mode="both"):
+        raise TrainingDiverged("discriminator loss became nan at step 1 (test)")
+
+    monkeypatch.setattr(tr, "step", diverge)
+    w.act_play.trigger()
+    qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=5000)
+    assert "diverged" in w.banner_label.text() and "nan" in w.banner_label.text()
+    assert w.banner_restore.isVisible() and not w.worker.running and not w.running
+    monkeypatch.undo()
+    with qtbot.waitSignal(w.worker.event, timeout=5000, check_params_cb=lambda k, p: k == "restored"):
+        w.banner_restore.click()
+    assert not w.banner.isVisible()
+
+
+def test_image_data_shows_a_sample_grid(qtbot, window):
+    import torch
+
+    class TinyImages:
+        """8x8 'images' in [-1, 1]: enough to exercise the image path without MNIST."""
+        name = "tiny"
+        image_shape = (1, 8, 8)
+        dim = 64
+
+        def sample(self, n, generator, device="cpu"):
+            return torch.rand(n, 64, generator=generator, device=device) * 2 - 1
+
+    w = window
+    _pause(qtbot, w)
+    cfg = w.setup_panel.config.copy()
+    cfg.data.name = "mnist"
+    w.worker.send("reset", {"config": cfg, "data": TinyImages()})
+    qtbot.waitUntil(lambda: w.canvas.image_mode and w.canvas.grid_image.image is not None, timeout=10_000)
+    img = w.canvas.grid_image.image
+    assert img.shape == (8 * 9 - 1, 8 * 9 - 1)  # 64 samples in an 8 x 8 grid, 1-pixel gaps
+    assert img.min() >= -1 and img.max() <= 1
+    w.act_step.trigger()
+    qtbot.waitUntil(lambda: w.current_step == 1, timeout=5000)
+    w.setup_panel.set_config(Config())
+    _reset(qtbot, w)
+    qtbot.waitUntil(lambda: not w.canvas.image_mode, timeout=5000)
+
+
+def test_chart_export_and_clear(qtbot, window, tmp_path):
+    w = window
+    w.act_play.trigger()
+    qtbot.waitUntil(lambda: w.history.get("loss_d").n > 10, timeout=10_000)
+    _pause(qtbot, w)
+    csv_path = tmp_path / "charts.csv"
+    png_path = tmp_path / "charts.png"
+    assert w.export_charts_csv(str(csv_path)) and w.export_charts_png(str(png_path))
+    rows = csv_path.read_text().splitlines()
+    assert rows[0].startswith("step,") and "loss_d" in rows[0]
+    header = rows[0].split(",")
+    steps = [int(r.split(",")[0]) for r in rows[1:]]
+    loss_col = header.index("loss_d")
+    with_loss = [float(r.split(",")[loss_col]) for r in rows[1:] if r.split(",")[loss_col]]
+    assert np.allclose(with_loss, w.history.get("loss_d").data()[1])
+    assert steps == sorted(steps)
+    assert png_path.stat().st_size > 1000
+    w.act_clear_charts.trigger()
+    assert w.history.get("loss_d").n == 0 and _npts(w.charts.curves["loss_d"]) == 0
+
+
+def test_file_actions_follow_the_engine_modules(window):
+    import importlib.util
+
+    for act, module in ((window.act_export, "ganplay.engine.export"),
+                        (window.act_save_session, "ganplay.engine.session")):
+        present = importlib.util.find_spec(module) is not None
+        assert act.isEnabled() == present
+        if not present:
+            assert module in act.toolTip()
+    assert window.act_export.shortcut().toString() == "Ctrl+E"
+    assert window.act_save_session.shortcut().toString() == "Ctrl+S"
+    assert window.act_toggle.shortcut().toString() == "Space"
+    assert window.act_step.shortcut().toString() == "S"
+    assert window.act_reset.shortcut().toString() == "R"
+    assert "MNIST" in window.about_text() and "LeCun" in window.about_text()
+
+
+@pytest.mark.qt_log_level_fail("WARNING")
+def test_close_while_running_stops_the_worker_quickly(qtbot, qapp, window):
+    cfg = Config()
+    cfg.train.batch_size = 64
+    w = MainWindow(cfg)
+    w.show()
+    qtbot.waitUntil(lambda: getattr(w, "_engine_ready", False), timeout=ENGINE_START_MS)
+    w.act_play.trigger()
+    qtbot.waitUntil(lambda: w.current_step > 5, timeout=10_000)
+    t0 = time.perf_counter()
+    w.close()
+    elapsed = time.perf_counter() - t0
+    assert not w.worker.isRunning()
+    assert elapsed < 1.0, f"closing took {elapsed:.2f} s"
+    w.deleteLater()
+    qapp.processEvents()
+
+
+def test_keyboard_shortcuts(qtbot, window, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    w = window
+    _reset(qtbot, w)
+    from PySide6.QtWidgets import QApplication
+
+    w.raise_()
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
+    w.canvas.setFocus()
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: w.current_step > 3, timeout=10_000)
+    assert w.running
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not w.worker.running, timeout=5000)
+    qtbot.wait(150)
+    s = w.current_step
+    qtbot.keyClick(w.canvas, Qt.Key.Key_S)
+    qtbot.waitUntil(lambda: w.current_step == s + 1, timeout=5000)
+    with qtbot.waitSignal(w.resetDone, timeout=10_000):
+        qtbot.keyClick(w.canvas, Qt.Key.Key_R)
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (asked.append(a[1]), ("", ""))[1])
+    for key in (Qt.Key.Key_E, Qt.Key.Key_S):
+        if key == Qt.Key.Key_E and not w.act_export.isEnabled():
+            continue
+        qtbot.keyClick(w.canvas, key, Qt.KeyboardModifier.ControlModifier)
+    expected = [t for t, a in (("Export generator", w.act_export), ("Save session", w.act_save_session)) if a.isEnabled()]
+    assert asked == expected
+
+
+def test_record_the_canvas_to_a_gif(qtbot, window, tmp_path, monkeypatch):
+    import importlib.util
+
+    from PySide6.QtWidgets import QFileDialog
+
+    if importlib.util.find_spec("ganplay.ui.recorder") is None:
+        assert not window.act_record.isEnabled()
+        return
+    w = window
+    out = tmp_path / "run.gif"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    w.act_record.trigger()
+    w.act_play.trigger()
+    qtbot.waitUntil(lambda: w.recorder.frame_count >= 3, timeout=10_000)
+    w.act_record.trigger()  # stop: asks where to save
+    _pause(qtbot, w)
+    assert out.exists() and out.read_bytes()[:6] in (b"GIF89a", b"GIF87a")
