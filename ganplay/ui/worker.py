@@ -31,16 +31,20 @@ class Budget:
     training.
     """
 
-    def __init__(self, fraction: float, min_interval: float):
+    def __init__(self, fraction: float, min_interval: float, max_interval: float = 1.0):
         self.fraction = fraction
         self.min_interval = min_interval
+        # A one-off slow job (the first call warms up torch and scipy) must not freeze the view
+        # for seconds: the wait never exceeds max_interval.
+        self.max_interval = max_interval
         self.next_at = 0.0
 
     def due(self, now: float) -> bool:
         return now >= self.next_at
 
     def spent(self, start: float, end: float) -> None:
-        self.next_at = end + max(self.min_interval, (end - start) / self.fraction - (end - start))
+        wait = max(self.min_interval, (end - start) / self.fraction - (end - start))
+        self.next_at = end + min(wait, max(self.max_interval, self.min_interval))
 
     def force(self) -> None:
         self.next_at = 0.0
