@@ -343,3 +343,26 @@ def test_record_the_canvas_to_a_gif(qtbot, window, tmp_path, monkeypatch):
     w.act_record.trigger()  # stop: asks where to save
     _pause(qtbot, w)
     assert out.exists() and out.read_bytes()[:6] in (b"GIF89a", b"GIF87a")
+
+
+def test_cuda_out_of_memory_mid_training_falls_back_to_the_cpu(qtbot, window):
+    """An injected CUDA OOM in a step: the window says so, shows the CPU, and keeps the run."""
+    import torch
+
+    w = window
+    _pause(qtbot, w)
+    tr = w.worker.trainer
+    step_before = tr.step_count
+
+    def oom(mode="both"):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    tr.device = torch.device("cuda")  # pretend the run lives on a GPU that just filled up
+    tr.step = oom
+    w.act_step.trigger()
+    qtbot.waitUntil(lambda: "CPU" in w.banner_label.text(), timeout=10_000)
+    assert "out of memory" in w.banner_label.text().lower()
+    assert w.device_label.text() == "device: cpu"
+    qtbot.waitUntil(lambda: w.worker.trainer is not tr and w.worker.trainer.step_count == step_before + 1,
+                    timeout=10_000)
+    assert w.worker.trainer.device.type == "cpu"

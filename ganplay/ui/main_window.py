@@ -735,6 +735,10 @@ class MainWindow(QMainWindow):
                 self._install_latent_panel()
                 self.engineReady.emit()
             self.resetDone.emit()
+        elif kind == "device_fallback":
+            self.device_text = payload["device"]
+            self.device_label.setText(f"device: {self.device_text}")
+            self._banner(payload["message"], actions=False)
         elif kind == "reset_failed":
             self._error("Cannot reset", str(payload))
         elif kind == "set_ok":

@@ -222,10 +222,10 @@ class TrainWorker(QThread):
             raise ValueError(f"unknown command '{cmd}'")
 
     def _reset(self, config: Any, points: Any, data: Any, initial: bool = False) -> None:
-        from ganplay.engine.trainer import Trainer
+        from ganplay.engine.fallback import build_trainer
 
         try:
-            trainer = Trainer(config, points=points, data=data)
+            trainer = build_trainer(config, points=points, data=data)
         except Exception as exc:  # keep the current trainer: a bad setting must not lose it
             self.event.emit("reset_failed", f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc))
             if initial:
@@ -262,6 +262,7 @@ class TrainWorker(QThread):
             self._do_steps(8, "both")  # a few steps between checks of the queue and the clock
 
     def _do_steps(self, n: int, mode: str) -> None:
+        from ganplay.engine.fallback import step_with_fallback
         from ganplay.engine.trainer import TrainingDiverged
 
         tr = self.trainer
@@ -275,13 +276,16 @@ class TrainWorker(QThread):
                 self._force_all()
                 return
             try:
-                s = tr.step(mode)
+                tr, s, fallback = step_with_fallback(tr, mode)
             except TrainingDiverged as exc:
                 self.running = False
                 self.event.emit("diverged", {"message": str(exc), "last_good": tr.last_good_step,
                                              "step": tr.step_count})
                 self._force_all()
                 return
+            if fallback:  # CUDA failed mid-training: the same run goes on on the CPU
+                self._install(tr)
+                self.event.emit("device_fallback", {"message": fallback, "device": str(tr.device)})
             self._stats.append(get(s))
             self._rate_steps += 1
             self._dirty = True
