@@ -31,7 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(list(sys.argv[:1]) + list(argv or []))
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
-    app.setDesktopFileName("io.github.ganplay")
+    app.setDesktopFileName("io.github.ganplay.Ganplay")  # matches packaging/*.desktop
+    try:
+        from PySide6.QtGui import QIcon
+
+        from ..assets import asset_path
+
+        app.setWindowIcon(QIcon(str(asset_path("ganplay.svg"))))
+    except FileNotFoundError:  # an install without assets still runs, just without its icon
+        pass
     window = MainWindow()
     app.aboutToQuit.connect(window.shutdown)
     if os.environ.get("GANPLAY_REPORT_SHOWN"):
