@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 # Modules that add subcommands: each has register(subparsers) -> None.
-EXTRA_COMMANDS: tuple[str, ...] = ("ganplay.cli_export",)
+EXTRA_COMMANDS: tuple[str, ...] = ("ganplay.cli_export", "ganplay.cli_compare")
 
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3

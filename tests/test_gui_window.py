@@ -366,3 +366,23 @@ def test_cuda_out_of_memory_mid_training_falls_back_to_the_cpu(qtbot, window):
     qtbot.waitUntil(lambda: w.worker.trainer is not tr and w.worker.trainer.step_count == step_before + 1,
                     timeout=10_000)
     assert w.worker.trainer.device.type == "cpu"
+
+
+def test_compare_window_opens_and_a_multiple_continues_here(qtbot, window):
+    from ganplay.engine.trainer import Trainer
+
+    w = window
+    _pause(qtbot, w)
+    view = w.open_compare()
+    assert view.isVisible() and view.base_config.loss.name == w.config.loss.name
+    cfg = w.config.copy()
+    cfg.loss.name = "hinge"
+    tr = Trainer(cfg)
+    for _ in range(3):
+        tr.step()
+    view.openInPlayground.emit((cfg, tr.state_dict()))  # what clicking a multiple sends
+    qtbot.waitUntil(lambda: w.worker.trainer.step_count == 3 and w.worker.trainer.cfg.loss.name == "hinge",
+                    timeout=10_000)
+    qtbot.waitUntil(lambda: w.config.loss.name == "hinge", timeout=5000)
+    assert np.array_equal(w.worker.trainer.sample(50, seed=1), tr.sample(50, seed=1))
+    view.close()

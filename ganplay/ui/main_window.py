@@ -225,6 +225,9 @@ class MainWindow(QMainWindow):
         self.act_export_png = self._action("Export charts as PNG...", self._export_png_dialog,
                                            tip="A picture of the charts panel")
         self.act_clear_charts = self._action("Clear charts", self.clear_charts, tip="Forget the chart history (training goes on)")
+        self.act_compare = self._action(
+            "Compare recipes...", self.open_compare,
+            tip="Train 2-8 recipes side by side on the same data and seed, and open any of them here")
         self.act_record = self._action("Record canvas", self._toggle_record, "Ctrl+Shift+R",
                                        "Record the canvas while it trains; stop to save an animated GIF "
                                        "(or PNG frames)", checkable=True)
@@ -263,6 +266,7 @@ class MainWindow(QMainWindow):
             self.layer_actions[key] = a
             m_view.addAction(a)
         m_view.addSeparator()
+        m_view.addAction(self.act_compare)
         m_view.addAction(self.act_clear_charts)
         for dock in (self.setup_dock, self.charts_dock):
             m_view.addAction(dock.toggleViewAction())
@@ -376,7 +380,31 @@ class MainWindow(QMainWindow):
             if not self.worker.stop(1500):
                 self.worker.wait(10_000)  # a very long step: still never terminate()
 
+    def open_compare(self) -> Any:
+        """The compare window, seeded with the current settings (one window, reused)."""
+        from .compare_view import CompareView
+
+        view = getattr(self, "compare_view", None)
+        if view is None:
+            view = CompareView(base_config=self.config.copy(), points=self.points)
+            view.openInPlayground.connect(self._open_compared)
+            self.compare_view = view
+        else:
+            view.set_base_config(self.config.copy(), self.points)
+        view.show()
+        view.raise_()
+        return view
+
+    def _open_compared(self, payload: Any) -> None:
+        """A multiple clicked in the compare window continues here with its weights."""
+        cfg, state = payload
+        self.running = False
+        self.worker.send("install_state", (cfg, state, self.points))
+
     def closeEvent(self, event: Any) -> None:
+        view = getattr(self, "compare_view", None)
+        if view is not None:
+            view.close()
         self.save_settings()
         self.shutdown()
         super().closeEvent(event)
@@ -761,7 +789,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Stopped at step {payload}", 5000)
         elif kind == "file_done":
             what, path, result = payload
-            if what == "load_session":
+            if what in ("load_session", "install_state"):
                 cfg, history, points = result
                 self.config = cfg
                 if points is not None:
@@ -775,7 +803,7 @@ class MainWindow(QMainWindow):
                 self.canvas.clear_layers()
                 self.running = False
             names = {"export": "Exported the generator to", "save_session": "Saved the session to",
-                     "load_session": "Opened the session"}
+                     "load_session": "Opened the session", "install_state": "Opened"}
             self.statusBar().showMessage(f"{names.get(what, what)} {path}", 8000)
         elif kind == "file_failed":
             what, path, msg = payload

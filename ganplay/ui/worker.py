@@ -216,6 +216,20 @@ class TrainWorker(QThread):
                 self._install(trainer)
                 self.event.emit("file_done", ("load_session", payload,
                                               (trainer.cfg.copy(), history, getattr(trainer, "points", None))))
+        elif cmd == "install_state":  # a recipe opened from the compare window
+            from ganplay.engine.trainer import Trainer
+
+            cfg, state, points = payload
+            try:
+                trainer = Trainer(cfg, points=points if cfg.data.name == "points" else None)
+                trainer.load_state_dict(state)
+            except Exception as exc:  # the live session stays as it was
+                self.event.emit("file_failed", ("install_state", "compared recipe", str(exc)))
+            else:
+                self.running = False
+                self._install(trainer)
+                self.event.emit("file_done", ("install_state", f"{cfg.loss.name} at step {trainer.step_count}",
+                                              (trainer.cfg.copy(), None, points)))
         elif cmd == "ping":
             self.event.emit("pong", payload)
         else:

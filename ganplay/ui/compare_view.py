@@ -1,0 +1,684 @@
+"""Compare view: 2-8 GANs trained side by side on the same data, seed and budget.
+
+Top: small multiples, one canvas per configuration (decision surface at fixed levels, real and
+generated points). Middle: one chart per ranking metric with a line per configuration. Right: a
+live ranking table. Play / Pause / Step / Reset act on all. Clicking a multiple emits
+``openInPlayground((config, trainer_state_dict))``.
+
+Threads: a ``CompareWorker`` (QThread) owns the engine's ``Population`` and sends numpy-only
+``CompareFrame``s at a bounded rate; the GUI keeps the newest and redraws from a QTimer.
+"""
+from __future__ import annotations
+
+import math
+import os
+import queue
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QThread, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QApplication, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox,
+    QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+from PySide6.QtCore import Qt
+
+from .canvas import D_CMAP, FAKE, REAL
+from .worker import Budget
+
+# One colour per configuration (Okabe-Ito, readable by colour-blind users), for lines and titles.
+# Okabe-Ito's yellow is replaced by a dark olive: on a white background it could not be read.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#8C7A00")
+SURFACE_RES = 48
+N_FAKE = 400
+N_REAL = 400
+METRIC_CHARTS = (
+    ("modes_covered", "Modes covered"),
+    ("hq_pct", "High-quality samples %"),
+    ("reverse_kl", "Reverse KL (mode histogram)"),
+    ("w1", "W1 to the data"),
+)
+TABLE_COLUMNS = ("#", "config", "modes", "HQ %", "rev KL", "W1", "step", "state")
+# What the "Compare" picker offers: (text, variation kind for population.variations).
+CHOICES = (
+    ("Recipes (presets listed on the right)", "chosen"),
+    ("Loss: non-saturating vs hinge", "loss"),
+    ("Spectral norm: off vs on", "spectral_norm"),
+    ("D steps k = 1 vs 5", "k"),
+    ("Unrolled steps 0 vs 5", "unrolled"),
+)
+DEFAULT_PRESETS = "vanilla,stable,wgan-gp,lsgan,hinge-sn,pacgan,unrolled,ganlab"
+
+
+# Workers that were still busy when their view closed; kept referenced until they finish.
+_RUNNING_ORPHANS: set = set()
+
+
+@dataclass
+class MemberFrame:
+    label: str
+    step: int
+    surface: np.ndarray | None       # (res, res) float32 in [0, 1], rows = y
+    fake: np.ndarray                 # (N_FAKE, 2) float32
+    stopped: str | None
+    batched: bool
+
+
+@dataclass
+class CompareFrame:
+    step: int
+    members: list[MemberFrame]
+    bounds: tuple[float, float, float, float]
+    real: np.ndarray | None = None             # sent with the first frame after a reset
+    metrics: list[dict[str, Any]] | None = None  # live ranking metrics, when refreshed
+    steps_per_s: float = 0.0
+    running: bool = False
+    plan: list[str] = field(default_factory=list)
+
+
+class CompareWorker(QThread):
+    """Owns the Population; commands arrive on a queue, frames leave through ``frameReady``."""
+
+    frameReady = Signal(object)     # CompareFrame
+    event = Signal(str, object)     # (kind, payload): state, exported, error, reset
+
+    def __init__(self, configs: Sequence[Any], labels: Sequence[str] | None = None,
+                 points: np.ndarray | None = None, population: Any = None, parent: Any = None):
+        super().__init__(parent)
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._init = (list(configs), list(labels) if labels else None, points)
+        self.pop: Any = population
+        self.running = False
+        self.frame_budget = Budget(0.10, 1 / 15)
+        self.metrics_budget = Budget(0.05, 1.0)
+        self._z_seed = 1
+        self._real: np.ndarray | None = None
+        self._send_real = True
+        self._rate = (time.perf_counter(), 0)
+        self._sps = 0.0
+        self._dirty = True
+
+    # ---------------------------------------------------------------- GUI side
+    def send(self, command: str, payload: Any = None) -> None:
+        self._queue.put((command, payload))
+
+    def stop(self, timeout_ms: int = 1000) -> bool:
+        if not self.isRunning():
+            return True
+        self.requestInterruption()
+        self.send("stop")
+        return self.wait(timeout_ms)
+
+    # ---------------------------------------------------------------- thread side
+    def run(self) -> None:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))  # leave the GUI a core
+        if self.pop is None:
+            self._build()
+        else:
+            self._installed()
+        while not self.isInterruptionRequested():
+            if not self._handle_commands():
+                break
+            if self.running and self.pop is not None:
+                self._train_a_little()
+            self._maybe_publish()
+        self.running = False
+
+    def _build(self) -> None:
+        from ganplay.engine.population import Population
+
+        configs, labels, points = self._init
+        try:
+            self.pop = Population(configs, labels, points=points)
+        except Exception as exc:
+            self.pop = None
+            self.event.emit("error", f"cannot build the comparison: {exc}")
+            return
+        self._installed()
+
+    def _installed(self) -> None:
+        assert self.pop is not None
+        data = self.pop.members[0].trainer.data
+        self._real = data.sample_numpy(N_REAL, seed=3).astype(np.float32)
+        self._send_real = True
+        self._dirty = True
+        self.frame_budget.force()
+        self.metrics_budget.force()
+        self.event.emit("reset", {"labels": self.pop.labels, "plan": self.pop.plan(),
+                                  "configs": [c.copy() for c in self.pop.configs]})
+
+    def _handle_commands(self) -> bool:
+        block = not self.running
+        while True:
+            try:
+                cmd, payload = self._queue.get(timeout=0.02) if block else self._queue.get_nowait()
+            except queue.Empty:
+                return True
+            block = False
+            if cmd == "stop":
+                return False
+            try:
+                self._dispatch(cmd, payload)
+            except Exception as exc:   # a failed command must never kill the thread
+                self.event.emit("error", f"'{cmd}' failed: {type(exc).__name__}: {exc}")
+            self._dirty = True
+
+    def _dispatch(self, cmd: str, payload: Any) -> None:
+        if cmd == "play":
+            self.running = self.pop is not None
+            self._rate = (time.perf_counter(), 0)
+        elif cmd == "pause":
+            self.running = False
+            self.frame_budget.force()
+            self.metrics_budget.force()
+        elif cmd == "step":
+            self.running = False
+            if self.pop is not None:
+                for _ in range(int(payload or 1)):
+                    self.pop.step()
+            self.frame_budget.force()
+            self.metrics_budget.force()
+        elif cmd == "reset":
+            self.running = False
+            if payload is not None:
+                self._init = payload
+            self._build()
+        elif cmd == "state":
+            cfg, sd = self.pop.member_state(int(payload))
+            self.event.emit("state", (int(payload), cfg, sd))
+        elif cmd == "export":
+            self._export(*payload)
+        else:
+            raise ValueError(f"unknown command '{cmd}'")
+
+    def _export(self, path: str, fmt: str, n: int = 2500) -> None:
+        from ganplay.engine.population import comparison_records, ranking, to_csv, to_json
+
+        rows = ranking(self.pop.evaluate(n=n))
+        rec = comparison_records(self.pop.labels, self.pop.configs, rows)
+        try:
+            Path(path).write_text(to_json(rec) if fmt == "json" else to_csv(rec), encoding="utf-8")
+        except OSError as exc:
+            self.event.emit("error", f"cannot write '{path}': {exc.strerror or exc}")
+        else:
+            self.event.emit("exported", path)
+
+    def _train_a_little(self) -> None:
+        t_end = time.perf_counter() + 0.03   # answer commands at least every ~30 ms (+ one step)
+        n = 0
+        while True:
+            self.pop.step()
+            n += 1
+            if self.pop.all_stopped:
+                self.running = False
+                break
+            if time.perf_counter() >= t_end:
+                break
+        t0, k = self._rate
+        self._rate = (t0, k + n)
+        self._dirty = True
+
+    def _maybe_publish(self) -> None:
+        if self.pop is None or not self._dirty:
+            return
+        now = time.perf_counter()
+        if not self.frame_budget.due(now):
+            return
+        self._dirty = False
+        t0, k = self._rate
+        if now - t0 > 0.5:
+            inst = k / (now - t0)
+            self._sps = inst if self._sps == 0 else 0.5 * (self._sps + inst)
+            self._rate = (now, 0)
+        if not self.running:
+            self._sps = 0.0
+        frame, fakes = self._frame()
+        end = time.perf_counter()
+        self.frame_budget.spent(now, end)
+        if self.metrics_budget.due(end):
+            frame.metrics = self._metrics(fakes)
+            self.metrics_budget.spent(end, time.perf_counter())
+        self.frameReady.emit(frame)
+
+    def _frame(self) -> tuple[CompareFrame, list[np.ndarray]]:
+        from ganplay.engine.metrics import decision_surface
+
+        pop = self.pop
+        data = pop.members[0].trainer.data
+        bounds = tuple(getattr(data, "bounds", (-2.0, 2.0, -2.0, 2.0)))
+        members, fakes = [], []
+        for i, m in enumerate(pop.members):
+            t = pop.member_trainer(i, weights_only=True)
+            two_d = getattr(t.data, "dim", 0) == 2
+            fake = t.sample(N_FAKE, seed=self._z_seed) if two_d else np.zeros((0, 2), np.float32)
+            surf = decision_surface(t, bounds, SURFACE_RES) if two_d else None
+            if surf is not None:
+                surf = np.ascontiguousarray(np.nan_to_num(surf, nan=0.5), dtype=np.float32)
+            fakes.append(fake)
+            members.append(MemberFrame(m.label, t.step_count, surf, fake.astype(np.float32, copy=True),
+                                       m.stopped, m.batched))
+        frame = CompareFrame(pop.step_count, members, bounds, steps_per_s=self._sps * len(pop),
+                             running=self.running)
+        if self._send_real and self._real is not None:
+            frame.real = self._real.copy()
+            frame.plan = pop.plan()
+            self._send_real = False
+        return frame, fakes
+
+    def _metrics(self, fakes: list[np.ndarray]) -> list[dict[str, Any]]:
+        from ganplay.engine.population import live_metrics
+
+        data = self.pop.members[0].trainer.data
+        out = []
+        for m, fake in zip(self.pop.members, fakes):
+            row: dict[str, Any] = {"label": m.label, "steps": m.trainer.step_count if m.group is None
+                                   else int(m.group.steps[m.slot]), "batched": m.batched}
+            if len(fake) and self._real is not None:
+                row.update(live_metrics(fake, self._real, data))
+            if m.stopped:
+                row["stopped"] = m.stopped
+            out.append(row)
+        return out
+
+
+class _Multiple:
+    """One small canvas: surface heatmap, real and generated points, a title."""
+
+    def __init__(self, layout: pg.GraphicsLayout, row: int, col: int, colour: str):
+        self.plot: pg.PlotItem = layout.addPlot(row=row, col=col)
+        self.plot.setAspectLocked(True)
+        self.plot.hideAxis("left")
+        self.plot.hideAxis("bottom")
+        self.plot.setMenuEnabled(False)
+        self.plot.getViewBox().setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.surface = pg.ImageItem(axisOrder="row-major")
+        self.surface.setLookupTable(D_CMAP.getLookupTable(0.0, 1.0, 256))
+        self.surface.setLevels((0.0, 1.0))
+        self.surface.setZValue(-10)
+        self.real = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(REAL), pxMode=True)
+        self.fake = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(FAKE), pxMode=True)
+        for it in (self.surface, self.real, self.fake):
+            self.plot.addItem(it)
+        self.colour = colour
+        self._bounds: tuple | None = None
+
+    def set_bounds(self, bounds: tuple[float, float, float, float]) -> None:
+        if bounds == self._bounds:
+            return
+        self._bounds = bounds
+        x0, x1, y0, y1 = bounds
+        self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+
+    def show(self, m: MemberFrame, bounds: tuple[float, float, float, float]) -> None:
+        self.set_bounds(bounds)
+        if m.surface is not None:
+            x0, x1, y0, y1 = bounds
+            self.surface.setImage(m.surface, levels=(0.0, 1.0), autoLevels=False)
+            self.surface.setRect(x0, y0, x1 - x0, y1 - y0)
+        self.fake.setData(pos=m.fake)
+        state = "  (diverged)" if m.stopped else ""
+        self.plot.setTitle(f"<span style='color:{self.colour}'>{m.label}</span>{state}", size="9pt")
+
+
+class CompareView(QWidget):
+    """The compare panel. Usable alone (``show_compare``) or as a tab/window of the main app."""
+
+    openInPlayground = Signal(object)   # (Config, Trainer.state_dict()) of the clicked multiple
+
+    def __init__(self, configs: Sequence[Any] = (), labels: Sequence[str] | None = None,
+                 points: np.ndarray | None = None, population: Any = None,
+                 base_config: Any = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.base_config = base_config      # what "variations of the current one" vary
+        self.points = points
+        self.setWindowTitle("ganplay: compare")
+        self.worker: CompareWorker | None = None
+        self.labels: list[str] = []
+        self.configs: list[Any] = []
+        self.last_metrics: list[dict[str, Any]] | None = None
+        self.last_exported: str | None = None
+        self._frame: CompareFrame | None = None
+        self._history: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        self._frame_real: np.ndarray | None = None
+        self._metrics_dirty = False
+        self._build_ui()
+        self.timer = QTimer(self)
+        self.timer.setInterval(33)
+        self.timer.timeout.connect(self._redraw)
+        self.timer.start()
+        app = QApplication.instance()
+        if app is not None:   # quitting with the view still open must not destroy a running thread
+            app.aboutToQuit.connect(self.stop_worker)
+        if configs or population is not None:
+            self.start(configs, labels, points, population)
+
+    # ---------------------------------------------------------------- layout
+    def _build_ui(self) -> None:
+        pick = QHBoxLayout()
+        self.choice = QComboBox()
+        for text, kind in CHOICES:
+            self.choice.addItem(text, kind)
+        self.choice.setToolTip("Which configurations to train side by side: named recipes, or the "
+                               "current configuration with one thing changed")
+        self.presets_edit = QLineEdit(DEFAULT_PRESETS)
+        self.presets_edit.setToolTip("Comma-separated recipes (2 to 8), each applied to the current "
+                                     "data; see the preset menu for what each one does")
+        self.compare_btn = QPushButton("Compare")
+        self.compare_btn.setToolTip("Build the chosen comparison (same data, same seed) and show it paused")
+        self.compare_btn.clicked.connect(self.compare_chosen)
+        pick.addWidget(QLabel("Compare:"))
+        pick.addWidget(self.choice)
+        pick.addWidget(self.presets_edit, 1)
+        pick.addWidget(self.compare_btn)
+        bar = QHBoxLayout()
+        self.play_btn = QPushButton("Play")
+        self.play_btn.setCheckable(True)
+        self.play_btn.setToolTip("Train every configuration (Space)")
+        self.play_btn.toggled.connect(self._play_toggled)
+        self.step_btn = QPushButton("Step")
+        self.step_btn.setToolTip("One training step for every configuration")
+        self.step_btn.clicked.connect(self.step)
+        self.reset_btn = QPushButton("Reset")
+        self.reset_btn.setToolTip("Start every configuration again from its initial weights (same seed)")
+        self.reset_btn.clicked.connect(self.reset)
+        self.csv_btn = QPushButton("Export CSV...")
+        self.csv_btn.clicked.connect(lambda: self._export_dialog("csv"))
+        self.json_btn = QPushButton("Export JSON...")
+        self.json_btn.clicked.connect(lambda: self._export_dialog("json"))
+        self.status = QLabel("")
+        for w in (self.play_btn, self.step_btn, self.reset_btn, self.csv_btn, self.json_btn):
+            bar.addWidget(w)
+        bar.addWidget(self.status, 1)
+        self.grid = pg.GraphicsLayoutWidget()
+        self.grid.setBackground("w")
+        self.grid.setToolTip("Click a configuration to open it in the playground with its current state")
+        self.grid.scene().sigMouseClicked.connect(self._grid_clicked)
+        self.multiples: list[_Multiple] = []
+        self.charts = pg.GraphicsLayoutWidget()
+        self.charts.setBackground("w")
+        self.chart_plots: dict[str, pg.PlotItem] = {}
+        self.curves: dict[str, list[pg.PlotDataItem]] = {}
+        for col, (key, title) in enumerate(METRIC_CHARTS):
+            p = self.charts.addPlot(row=0, col=col, title=title)
+            p.showGrid(x=True, y=True, alpha=0.2)
+            p.setMenuEnabled(False)
+            p.setLabel("bottom", "step")
+            self.chart_plots[key] = p
+            self.curves[key] = []
+        self.table = QTableWidget(0, len(TABLE_COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(TABLE_COLUMNS))
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setMinimumWidth(440)   # every column visible next to the multiples
+        self.table.setToolTip("Live ranking: most modes covered, then most high-quality samples, "
+                              "then lowest reverse KL and W1 (from 400 samples; Export measures 2,500)")
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.grid)
+        top.addWidget(self.table)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(top)
+        split.addWidget(self.charts)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(pick)
+        lay.addLayout(bar)
+        lay.addWidget(split, 1)
+
+    def _make_multiples(self, labels: list[str]) -> None:
+        self.grid.clear()
+        self.multiples = []
+        cols = 4 if len(labels) > 4 else max(1, len(labels))
+        for i in range(len(labels)):
+            m = _Multiple(self.grid.ci, i // cols, i % cols, PALETTE[i % len(PALETTE)])
+            if self._frame_real is not None:
+                m.real.setData(pos=self._frame_real)
+            self.multiples.append(m)
+        # No legend on the charts: each line has its configuration's colour, the same colour as
+        # the title of its canvas and its name in the ranking table.
+        for key, plot in self.chart_plots.items():
+            plot.clear()
+            self.curves[key] = [plot.plot([], [], pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=1),
+                                          symbol="o", symbolSize=3,
+                                          symbolBrush=PALETTE[i % len(PALETTE)], symbolPen=None)
+                                for i in range(len(labels))]
+
+    # ---------------------------------------------------------------- control
+    def start(self, configs: Sequence[Any], labels: Sequence[str] | None = None,
+              points: np.ndarray | None = None, population: Any = None) -> None:
+        """Build the comparison (in the worker thread) and show it paused."""
+        self.stop_worker()
+        self._frame_real = None
+        self._history = {}
+        self.last_metrics = None
+        self.worker = CompareWorker(configs, labels, points, population, parent=self)
+        self.worker.frameReady.connect(self._on_frame)
+        self.worker.event.connect(self._on_event)
+        self.worker.start()
+
+    def set_base_config(self, cfg: Any, points: np.ndarray | None = None) -> None:
+        """The configuration (and drawn points) the picker's variations start from."""
+        self.base_config = cfg.copy()
+        self.points = points
+
+    def compare_chosen(self) -> None:
+        """Build the comparison selected in the picker."""
+        from ganplay.engine.config import Config, ConfigError
+        from ganplay.engine.population import preset_configs, variations
+
+        base = self.base_config.copy() if self.base_config is not None else Config()
+        kind = self.choice.currentData()
+        try:
+            if kind == "chosen":
+                names = [n.strip() for n in self.presets_edit.text().split(",") if n.strip()]
+                if not 2 <= len(names) <= 8:
+                    raise ConfigError("list 2 to 8 recipes, separated by commas")
+                cfgs, labels = preset_configs(names, base)
+            else:
+                cfgs, labels = variations(base, kind)
+        except ConfigError as exc:
+            self._on_event("error", str(exc))
+            return
+        self.pause()
+        self.start(cfgs, labels, self.points)
+
+    def play(self) -> None:
+        self.play_btn.setChecked(True)
+
+    def pause(self) -> None:
+        self.play_btn.setChecked(False)
+
+    def _play_toggled(self, on: bool) -> None:
+        self.play_btn.setText("Pause" if on else "Play")
+        if self.worker is not None:
+            self.worker.send("play" if on else "pause")
+
+    def step(self) -> None:
+        self.pause()
+        if self.worker is not None:
+            self.worker.send("step", 1)
+
+    def reset(self) -> None:
+        self.pause()
+        self._history = {}
+        if self.worker is not None:
+            self.worker.send("reset")
+
+    def open_member(self, i: int) -> None:
+        """Ask for member i's state; ``openInPlayground`` fires when the worker answers."""
+        if self.worker is not None and 0 <= i < len(self.labels):
+            self.worker.send("state", i)
+
+    def export(self, path: str | Path, fmt: str | None = None, n: int = 2500) -> None:
+        """Write configs + final metrics (measured on ``n`` samples) as CSV or JSON."""
+        fmt = fmt or ("json" if str(path).lower().endswith(".json") else "csv")
+        if self.worker is not None:
+            self.worker.send("export", (str(path), fmt, n))
+
+    def _export_dialog(self, fmt: str) -> None:
+        filt = "JSON (*.json)" if fmt == "json" else "CSV (*.csv)"
+        path, _ = QFileDialog.getSaveFileName(self, "Export comparison", f"comparison.{fmt}", filt)
+        if path:
+            self.export(path, fmt)
+
+    def stop_worker(self) -> None:
+        """Stop the training thread (normally well within a second: it checks between steps)."""
+        w, self.worker = self.worker, None
+        if w is None:
+            return
+        w.frameReady.disconnect(self._on_frame)
+        w.event.disconnect(self._on_event)
+        if w.stop(1000):
+            w.deleteLater()
+            return
+        # Still inside a long call (e.g. measuring 2,500 samples per member for an export):
+        # never destroy a running QThread. Detach it and let it delete itself when it ends.
+        w.setParent(None)
+        _RUNNING_ORPHANS.add(w)
+        w.finished.connect(lambda w=w: (_RUNNING_ORPHANS.discard(w), w.deleteLater()))
+
+    def closeEvent(self, event: Any) -> None:
+        self.timer.stop()
+        self.stop_worker()
+        super().closeEvent(event)
+
+    # ---------------------------------------------------------------- worker -> GUI
+    def _on_event(self, kind: str, payload: Any) -> None:
+        if kind == "reset":
+            self.labels = list(payload["labels"])
+            self.configs = list(payload["configs"])
+            self._history = {}
+            self._make_multiples(self.labels)
+            self.status.setText("; ".join(payload["plan"]))
+        elif kind == "state":
+            i, cfg, sd = payload
+            self.openInPlayground.emit((cfg, sd))
+        elif kind == "exported":
+            self.last_exported = payload
+            self.status.setText(f"comparison written to {payload}")
+        elif kind == "error":
+            self.status.setText(str(payload))
+            if self.isVisible() and QApplication.platformName() != "offscreen":
+                QMessageBox.warning(self, "Compare", str(payload))
+
+    def _on_frame(self, frame: CompareFrame) -> None:
+        if frame.real is not None:
+            self._frame_real = frame.real
+            for m in self.multiples:
+                m.real.setData(pos=frame.real)
+        if frame.metrics is not None:
+            self.last_metrics = frame.metrics
+            for row in frame.metrics:
+                self._history.setdefault(row["label"], []).append((frame.step, row))
+            self._metrics_dirty = True
+        self._frame = frame
+
+    def _redraw(self) -> None:
+        frame, self._frame = self._frame, None
+        if frame is None:
+            return
+        for mult, m in zip(self.multiples, frame.members):
+            mult.show(m, frame.bounds)
+        if self._metrics_dirty:
+            self._metrics_dirty = False
+            self._draw_charts()
+            self._draw_table()
+        rate = f"  {frame.steps_per_s:.0f} GAN steps/s" if frame.running else ""
+        self.status.setText(f"step {frame.step}{rate}")
+
+    def _draw_charts(self) -> None:
+        for key, _ in METRIC_CHARTS:
+            for i, lab in enumerate(self.labels):
+                if i >= len(self.curves[key]):
+                    break
+                pts = self._history.get(lab, [])
+                xs = np.array([s for s, _ in pts], dtype=np.float64)
+                ys = np.array([_metric(r, key) for _, r in pts], dtype=np.float64)
+                ok = np.isfinite(ys)
+                self.curves[key][i].setData(xs[ok], ys[ok])
+
+    def _draw_table(self) -> None:
+        from ganplay.engine.population import ranking
+
+        if not self.last_metrics:
+            return
+        rows = ranking(self.last_metrics)
+        self.table.setRowCount(len(rows))
+        colour = {lab: PALETTE[i % len(PALETTE)] for i, lab in enumerate(self.labels)}
+        for r, row in enumerate(rows):
+            modes = "-" if row.get("modes_covered") is None else f"{row['modes_covered']}/{row['modes_total']}"
+            cells = (str(row["rank"]), row["label"], modes, _num(_metric(row, "hq_pct"), ".1f"),
+                     _num(row.get("reverse_kl"), ".3f"), _num(row.get("w1"), ".3f"), str(row.get("steps", "")),
+                     "diverged" if row.get("stopped") else ("batched" if row.get("batched") else "alone"))
+            for c, text in enumerate(cells):
+                item = self.table.item(r, c)
+                if item is None:
+                    item = QTableWidgetItem()
+                    self.table.setItem(r, c, item)
+                item.setText(text)
+                if c == 1:
+                    item.setForeground(QColor(colour.get(row["label"], "#000")))
+                    item.setToolTip(row.get("stopped") or "")
+
+    def _grid_clicked(self, ev: Any) -> None:
+        pos = ev.scenePos()
+        for i, m in enumerate(self.multiples):
+            if m.plot.sceneBoundingRect().contains(pos):
+                self.open_member(i)
+                return
+
+
+def _metric(row: dict[str, Any], key: str) -> float:
+    if key == "hq_pct":
+        v = row.get("hq_fraction")
+        return float("nan") if v is None else 100.0 * v
+    v = row.get(key)
+    return float("nan") if v is None else float(v)
+
+
+def _num(v: Any, spec: str) -> str:
+    return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
+
+
+def show_compare(configs: Sequence[Any], labels: Sequence[str] | None = None, play: bool = True) -> int:
+    """Open the compare view alone in its own window (creates the QApplication if needed)."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    view = CompareView(configs, labels)
+    view.resize(1400, 900)
+    view.show()
+    if play:
+        view.play()
+    return int(app.exec())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m ganplay.ui.compare_view [--presets a,b] [--vary f=a,b] [--set ...]``:
+    the same options as ``ganplay compare``, shown live instead of printed."""
+    import argparse
+
+    from ganplay.cli_compare import build_configs, register
+
+    parser = argparse.ArgumentParser(prog="python -m ganplay.ui.compare_view")
+    sub = parser.add_subparsers(dest="command")
+    register(sub)
+    args = parser.parse_args(["compare"] + list(sys.argv[1:] if argv is None else argv))
+    if not args.presets and not args.vary:
+        args.presets = "vanilla,stable,wgan-gp,lsgan,hinge-sn,pacgan,unrolled,ganlab"
+    cfgs, labels = build_configs(args)
+    return show_compare(cfgs, labels)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

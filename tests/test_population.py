@@ -1,0 +1,223 @@
+"""Compare mode engine: a batched population trains exactly like its members trained alone."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ganplay.engine.compare_batched import BatchedGroup, batch_key
+from ganplay.engine.config import Config, ConfigError, apply_overrides
+from ganplay.engine.population import (
+    Population, comparison_records, default_labels, format_table, parse_vary, preset_configs,
+    ranking, to_csv, to_json, variations,
+)
+from ganplay.engine.trainer import Trainer
+
+# Small nets keep the file fast; the shapes are shared so all k = 1 members form one group.
+SMALL = ["model.g_width=32", "model.d_width=32", "train.batch_size=64"]
+STEPS = 50
+# Tolerances over STEPS steps. Without spectral norm the only difference is bmm vs addmm
+# rounding (~1 ulp per step); with it, sigma = u.(Wv) is summed in another order than
+# torch.vdot, and Adam's g/sqrt(v) turns such 1e-7 differences into lr-sized ones on weights
+# whose gradient is ~0, so SN members are held to a looser bound.
+TOL_LOSS, TOL_W = 1e-5, 1e-5
+TOL_LOSS_SN, TOL_W_SN = 1e-3, 1e-3
+
+VARIANTS = [
+    [],
+    ["loss.name=hinge"],
+    ["loss.name=hinge", "model.spectral_norm=true", "train.lr_d=4e-4"],
+    ["loss.name=lsgan", "loss.real_label=0.9"],
+    ["loss.name=minimax", "train.seed=3", "model.init=orthogonal"],
+    ["loss.r1=0.1", "train.ema=0.99", "loss.gp=1.0"],
+    ["loss.name=wgan-gp", "train.d_steps=3", "train.lr_d=1e-4"],
+    ["loss.name=wgan", "train.d_steps=3", "loss.clip=0.05"],
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    # Small ops on a shared 2-core box: a second OpenMP thread only waits at barriers.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _cfg(extra: list[str]) -> Config:
+    return apply_overrides(Config(), SMALL + extra).validate()
+
+
+def _rel(a: float, b: float) -> float:
+    return abs(a - b) / (1.0 + abs(a))
+
+
+def _max_weight_diff(a: torch.nn.Module, b: torch.nn.Module) -> float:
+    sa, sb = a.state_dict(), b.state_dict()
+    return max(float((sa[k] - sb[k]).abs().max()) for k in sa)
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[Population, list[Trainer], list[list], list[list]]:
+    cfgs = [_cfg(v) for v in VARIANTS]
+    pop = Population(cfgs, [" ".join(v) or "ns" for v in VARIANTS], device="cpu")
+    solo = [Trainer(c, device="cpu") for c in cfgs]
+    hist_pop, hist_solo = [], []
+    for _ in range(STEPS):
+        hist_pop.append(pop.step())
+        hist_solo.append([t.step() for t in solo])
+    return pop, solo, hist_pop, hist_solo
+
+
+def test_all_variants_are_batched(trained) -> None:
+    pop, *_ = trained
+    assert all(m.batched for m in pop.members)
+    assert len(pop.groups) == 2   # k = 1 and k = 3 form separate groups
+
+
+def test_batched_losses_equal_one_by_one(trained) -> None:
+    pop, _, hist_pop, hist_solo = trained
+    for i, m in enumerate(pop.members):
+        tol = TOL_LOSS_SN if m.cfg.model.spectral_norm else TOL_LOSS
+        worst = 0.0
+        for row_p, row_s in zip(hist_pop, hist_solo):
+            a, b = row_s[i], row_p[i]
+            assert b is not None and a.step == b.step
+            for f in ("loss_d", "loss_g", "d_real", "d_fake", "grad_d", "grad_g", "jsd"):
+                worst = max(worst, _rel(getattr(a, f), getattr(b, f)))
+        assert worst < tol, f"{m.label}: worst relative difference {worst:.2e}"
+
+
+def test_batched_state_equals_one_by_one(trained) -> None:
+    pop, solo, *_ = trained
+    for i, (m, t) in enumerate(zip(pop.members, solo)):
+        tol = TOL_W_SN if m.cfg.model.spectral_norm else TOL_W
+        view = pop.member_trainer(i)
+        assert view.step_count == t.step_count == STEPS
+        assert _max_weight_diff(t.G, view.G) < tol
+        assert _max_weight_diff(t.D, view.D) < tol
+        if t.G_ema is not None:
+            assert _max_weight_diff(t.G_ema, view.G_ema) < tol
+        assert torch.equal(t.gen.get_state(), view.gen.get_state())   # same data stream position
+
+
+def test_member_state_continues_like_the_solo_trainer(trained) -> None:
+    pop, solo, *_ = trained
+    i = 3   # lsgan with label smoothing, Adam state mid-run
+    cfg, sd = pop.member_state(i)
+    fresh = Trainer(cfg, device="cpu")
+    fresh.load_state_dict(sd)
+    ref = Trainer(solo[i].cfg, device="cpu")
+    ref.load_state_dict(solo[i].state_dict())
+    for _ in range(3):
+        a, b = ref.step(), fresh.step()
+        assert _rel(a.loss_d, b.loss_d) < TOL_LOSS and _rel(a.loss_g, b.loss_g) < TOL_LOSS
+
+
+def test_group_with_mixed_k_runs_subsets_exactly() -> None:
+    cfgs = [_cfg([]), _cfg(["loss.name=wgan-gp", "train.d_steps=3"]), _cfg(["train.d_steps=2", "train.opt_d=sgd",
+                                                                             "train.opt_g=sgd", "train.momentum=0.5"])]
+    cfgs[0].train.opt_d = cfgs[0].train.opt_g = "sgd"
+    cfgs[1].train.opt_d = cfgs[1].train.opt_g = "sgd"
+    grp = BatchedGroup([Trainer(c, device="cpu") for c in cfgs])
+    solo = [Trainer(c, device="cpu") for c in cfgs]
+    for _ in range(20):
+        got = grp.step()
+        for t, g in zip(solo, got):
+            s = t.step()
+            assert _rel(s.loss_d, g.loss_d) < TOL_LOSS and _rel(s.loss_g, g.loss_g) < TOL_LOSS
+
+
+def test_divergence_stops_only_that_member() -> None:
+    cfgs = [_cfg([]), _cfg(["loss.name=hinge"]), _cfg(["loss.name=lsgan"])]
+    pop = Population(cfgs, ["a", "b", "c"], device="cpu")
+    pop.step()
+    grp = pop.groups[0]
+    before = pop.member_trainer(1).G.state_dict()
+    with torch.no_grad():
+        grp.D.params[0][1].fill_(float("nan"))    # poison member b's discriminator
+    out = pop.step()
+    assert out[0] is not None and out[2] is not None and out[1] is None
+    assert "discriminator loss became nan" in pop.members[1].stopped
+    after = pop.member_trainer(1)
+    assert after.step_count == 1                  # the failed step was not counted
+    assert all(torch.equal(before[k], v) for k, v in after.G.state_dict().items())
+    out = pop.step()
+    assert out[1] is None and out[0].step == 3 and out[2].step == 3
+
+
+def test_unbatchable_configs_train_alone() -> None:
+    cfgs = [_cfg([]), _cfg(["loss.name=lsgan"]), _cfg(["train.unrolled=2"]), _cfg(["model.g_width=8"])]
+    assert batch_key(cfgs[2]) is None            # unrolled GANs need their own trainer
+    pop = Population(cfgs, ["ns", "lsgan", "unrolled", "narrow"], device="cpu")
+    assert [m.batched for m in pop.members] == [True, True, False, False]
+    assert pop.plan() == ["batched (2): ns, lsgan", "one by one: unrolled, narrow"]
+    out = pop.step()
+    assert [s.step for s in out] == [1, 1, 1, 1]
+
+
+def test_preset_configs_apply_the_recipe_then_the_overrides() -> None:
+    from ganplay.engine.config import to_dict
+    from ganplay.engine.presets import apply_preset, preset_names
+
+    names = preset_names()[:3]
+    base = _cfg(["data.name=grid"])
+    cfgs, labels = preset_configs(names, base, ["train.batch_size=64", "train.steps=7"])
+    assert labels == names
+    for name, c in zip(names, cfgs):
+        want = apply_preset(name, base)
+        want.train.batch_size, want.train.steps = 64, 7
+        assert to_dict(c) == to_dict(want) and c.data.name == "grid"
+
+
+def test_variations_and_vary_parsing() -> None:
+    base = _cfg([])
+    cfgs, labels = variations(base, "spectral_norm")
+    assert [c.model.spectral_norm for c in cfgs] == [False, True]
+    assert labels == ["sn=False", "sn=True"] or labels == ["spectral_norm=False", "spectral_norm=True"]
+    cfgs, labels = variations(base, "k")
+    assert [c.train.d_steps for c in cfgs] == [1, 5] and labels == ["k=1", "k=5"]
+    cfgs, _ = variations(base, "unrolled")
+    assert [c.train.unrolled for c in cfgs] == [0, 5]
+    cfgs, labels = variations(base, ("loss.name", ["ns", "wgan-gp", "lsgan"]))
+    assert [c.loss.name for c in cfgs] == ["ns", "wgan-gp", "lsgan"]
+    assert parse_vary("loss=ns,hinge") == ("loss.name", ["ns", "hinge"])
+    assert parse_vary("train.lr_g=1e-3,2e-4")[0] == "train.lr_g"
+    with pytest.raises(ConfigError, match="loss.name"):
+        parse_vary("loss=ns,nonsense")
+    with pytest.raises(ConfigError, match="at least two"):
+        parse_vary("k=1")
+    assert default_labels([base, _cfg(["loss.name=hinge"])]) == ["loss=ns", "loss=hinge"]
+
+
+def test_ranking_table_and_export(trained) -> None:
+    pop, *_ = trained
+    rows = pop.evaluate(n=400)
+    assert [r["label"] for r in rows] == pop.labels
+    ranked = ranking(rows)
+    assert sorted(r["rank"] for r in ranked) == list(range(1, len(rows) + 1))
+    covered = [r["modes_covered"] for r in ranked]
+    assert covered == sorted(covered, reverse=True)
+    table = format_table(ranked)
+    for lab in pop.labels:
+        assert lab in table
+    assert table.splitlines()[0].split()[:4] == ["#", "config", "modes", "HQ"]
+    rec = comparison_records(pop.labels, pop.configs, ranked)
+    data = json.loads(to_json(rec))
+    assert data["members"][0]["label"] == ranked[0]["label"]
+    assert data["members"][0]["config"]["loss"]["name"] in ("ns", "hinge", "lsgan", "minimax", "wgan-gp", "wgan")
+    lines = to_csv(rec).splitlines()
+    assert len(lines) == len(rows) + 1 and "loss.name" in lines[0].split(",")
+    w1 = float(lines[1].split(",")[lines[0].split(",").index("w1")])
+    assert math.isclose(w1, ranked[0]["w1"], rel_tol=1e-9)
+
+
+def test_population_limits() -> None:
+    with pytest.raises(ConfigError, match="at most 8"):
+        Population([_cfg([])] * 9)
+    with pytest.raises(ConfigError, match="at least one"):
+        Population([])
+    assert np.isfinite(Population([_cfg([])], device="cpu").step()[0].loss_d)
