@@ -1,0 +1,73 @@
+"""Named presets: each one builds, validates and trains; none touches the data section."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from ganplay.engine.config import Config, ConfigError, get_field
+from ganplay.engine.presets import PRESETS, apply_preset, preset_names
+from ganplay.engine.trainer import STAT_NAMES, Trainer
+
+
+def test_required_presets_exist() -> None:
+    names = preset_names()
+    assert "vanilla" in names and "stable" in names
+    assert len(names) == len(set(names))
+    for p in PRESETS.values():
+        assert p.summary.strip(), f"preset {p.name} has no summary"
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_preset_sets_its_fields_and_never_data(name: str) -> None:
+    cfg = apply_preset(name)
+    cfg.validate()
+    for path, val in PRESETS[name].fields.items():
+        assert not path.startswith("data."), f"preset {name} sets data field {path}"
+        assert get_field(cfg, path) == val
+    assert cfg.data == Config().data
+
+
+def test_apply_preset_copies_and_keeps_data() -> None:
+    base = Config()
+    base.data.name = "grid"
+    base.data.std = 0.05
+    out = apply_preset("stable", base)
+    assert out is not base
+    assert out.data.name == "grid" and out.data.std == 0.05
+    assert base.train.ema == Config().train.ema  # the input config is left alone
+    assert out.train.ema == PRESETS["stable"].fields["train.ema"]
+
+
+def test_unknown_preset_names_itself() -> None:
+    with pytest.raises(ConfigError, match="no-such-preset"):
+        apply_preset("no-such-preset")
+
+
+@pytest.mark.parametrize("name", preset_names())
+@pytest.mark.parametrize("data", ["ring", "grid"])
+def test_every_preset_trains(name: str, data: str) -> None:
+    torch.set_num_threads(1)
+    cfg = apply_preset(name)
+    cfg.data.name = data
+    cfg.train.device = "cpu"
+    cfg.train.batch_size = 64  # a multiple of every preset's pack
+    tr = Trainer(cfg)
+    for _ in range(3):
+        st = tr.step()
+    assert tr.step_count == 3
+    assert all(math.isfinite(v) for v in st.as_dict().values()), st
+    assert set(st.as_dict()) == set(STAT_NAMES)
+    x = tr.sample(50, seed=1)
+    assert x.shape == (50, 2) and torch.isfinite(torch.as_tensor(x)).all()
+    # the EMA copy exists exactly when the preset asks for it
+    assert (tr.G_ema is not None) == (cfg.train.ema > 0)
+
+
+def test_vanilla_is_the_classic_gan_and_stable_uses_stabilisers() -> None:
+    v, s = apply_preset("vanilla"), apply_preset("stable")
+    assert v.loss.name in ("minimax", "ns")
+    assert v.train.ema == 0 and v.train.pack == 1 and not v.model.spectral_norm
+    assert v.loss.r1 == 0 and v.loss.gp == 0 and v.train.unrolled == 0 and v.loss.real_label == 1.0
+    assert s.train.pack > 1 and s.train.ema > 0
