@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QThread, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QApplication, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from PySide6.QtCore import Qt
 
 from .canvas import D_CMAP, FAKE, REAL
+from .command_thread import CommandThread
 from .worker import Budget
 
 # One colour per configuration (Okabe-Ito, readable by colour-blind users), for lines and titles.
@@ -53,6 +54,7 @@ CHOICES = (
     ("D steps k = 1 vs 5", "k"),
     ("Unrolled steps 0 vs 5", "unrolled"),
 )
+
 DEFAULT_PRESETS = "vanilla,stable,wgan-gp,lsgan,hinge-sn,pacgan,unrolled,ganlab"
 
 
@@ -82,7 +84,7 @@ class CompareFrame:
     plan: list[str] = field(default_factory=list)
 
 
-class CompareWorker(QThread):
+class CompareWorker(CommandThread):
     """Owns the Population; commands arrive on a queue, frames leave through ``frameReady``."""
 
     frameReady = Signal(object)     # CompareFrame
@@ -91,7 +93,6 @@ class CompareWorker(QThread):
     def __init__(self, configs: Sequence[Any], labels: Sequence[str] | None = None,
                  points: np.ndarray | None = None, population: Any = None, parent: Any = None):
         super().__init__(parent)
-        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._init = (list(configs), list(labels) if labels else None, points)
         self.pop: Any = population
         self.running = False
@@ -103,17 +104,6 @@ class CompareWorker(QThread):
         self._rate = (time.perf_counter(), 0)
         self._sps = 0.0
         self._dirty = True
-
-    # ---------------------------------------------------------------- GUI side
-    def send(self, command: str, payload: Any = None) -> None:
-        self._queue.put((command, payload))
-
-    def stop(self, timeout_ms: int = 1000) -> bool:
-        if not self.isRunning():
-            return True
-        self.requestInterruption()
-        self.send("stop")
-        return self.wait(timeout_ms)
 
     # ---------------------------------------------------------------- thread side
     def run(self) -> None:

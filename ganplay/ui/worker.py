@@ -15,9 +15,10 @@ import time
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 
 from . import frames as F
+from .command_thread import CommandThread
 
 SPEEDS = (1, 2, 5, 10, 30, 100, 300, 0)  # steps per second; 0 = as fast as possible
 ALL_LAYERS = frozenset({"surface", "optimal", "arrows", "mesh", "real", "fake", "centers"})
@@ -50,14 +51,13 @@ class Budget:
         self.next_at = 0.0
 
 
-class TrainWorker(QThread):
+class TrainWorker(CommandThread):
     frameReady = Signal(object)      # Frame
     event = Signal(str, object)      # (kind, payload)
 
     def __init__(self, config: Any, points: np.ndarray | None = None, data: Any = None,
                  parent: Any = None):
         super().__init__(parent)
-        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._init = (config, points, data)
         self.trainer: Any = None
         self.running = False
@@ -83,19 +83,6 @@ class TrainWorker(QThread):
         self._next_step_at = 0.0
         self._last_metrics_step = -1
         self._dirty = True
-
-    # ------------------------------------------------------------------ GUI side
-    def send(self, command: str, payload: Any = None) -> None:
-        """Queue a command; the worker handles it between two training steps."""
-        self._queue.put((command, payload))
-
-    def stop(self, timeout_ms: int = 2000) -> bool:
-        """Ask the loop to end and wait for it (never terminate(): it can leave torch mid-call)."""
-        if not self.isRunning():
-            return True
-        self.requestInterruption()
-        self.send("stop")
-        return self.wait(timeout_ms)
 
     # ------------------------------------------------------------------ thread side
     def run(self) -> None:
