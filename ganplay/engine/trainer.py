@@ -68,11 +68,13 @@ def build_networks(cfg: Config, data: Any) -> tuple[nn.Module, nn.Module]:
 
 
 def _make_opt(name: str, params: Any, lr: float, tc: Any) -> torch.optim.Optimizer:
+    # Adam and SGD use the fused kernels (CPU and CUDA): one call per update instead of ~8 small
+    # ops per parameter, the largest per-step overhead for small MLPs. Runs stay seeded-exact.
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=tc.momentum)
+        return torch.optim.SGD(params, lr=lr, momentum=tc.momentum, fused=True)
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, momentum=tc.momentum if tc.momentum < 0.5 else 0.0)
-    return torch.optim.Adam(params, lr=lr, betas=(tc.beta1, tc.beta2))
+    return torch.optim.Adam(params, lr=lr, betas=(tc.beta1, tc.beta2), fused=True)
 
 
 def _grad_norm(grads: list[torch.Tensor]) -> torch.Tensor:
@@ -218,10 +220,11 @@ class Trainer:
         loss, v_r, v_f = self._d_forward(x, xf, y, yf, lc)
         grads = torch.autograd.grad(loss, self.d_params)
         gn = _grad_norm(list(grads))
-        if not bool(torch.isfinite(loss) & torch.isfinite(gn)):
-            what = "loss" if not math.isfinite(loss.item()) else "gradient"
+        loss_v, gn_v = torch.stack([loss.detach(), gn]).tolist()  # one read-back for the guard
+        if not (math.isfinite(loss_v) and math.isfinite(gn_v)):
+            what = "loss" if not math.isfinite(loss_v) else "gradient"
             raise TrainingDiverged(
-                f"discriminator {what} became {loss.item() if what == 'loss' else gn.item()} at step "
+                f"discriminator {what} became {loss_v if what == 'loss' else gn_v} at step "
                 f"{self.step_count + 1} (loss '{lc.name}'); the update was not applied. Lower the "
                 "learning rates, add a gradient penalty or spectral norm, or go back to the last good state.")
         for p, g in zip(self.d_params, grads):
@@ -280,10 +283,11 @@ class Trainer:
         loss = L.g_loss(lc.name, v_f)
         grads = torch.autograd.grad(loss, self.g_params)
         gn = _grad_norm(list(grads))
-        if not bool(torch.isfinite(loss) & torch.isfinite(gn)):
-            what = "loss" if not math.isfinite(loss.item()) else "gradient"
+        loss_v, gn_v = torch.stack([loss.detach(), gn]).tolist()  # one read-back for the guard
+        if not (math.isfinite(loss_v) and math.isfinite(gn_v)):
+            what = "loss" if not math.isfinite(loss_v) else "gradient"
             raise TrainingDiverged(
-                f"generator {what} became {loss.item() if what == 'loss' else gn.item()} at step "
+                f"generator {what} became {loss_v if what == 'loss' else gn_v} at step "
                 f"{self.step_count + 1} (loss '{lc.name}'); the update was not applied. Lower the "
                 "learning rates or change the loss, or go back to the last good state.")
         for p, g in zip(self.g_params, grads):
