@@ -22,7 +22,12 @@ def test_required_presets_exist() -> None:
 @pytest.mark.parametrize("name", preset_names())
 def test_preset_sets_its_fields_and_never_data(name: str) -> None:
     cfg = apply_preset(name)
-    cfg.validate()
+    if PRESETS[name].data_kind == "image":
+        cfg.data.name = "mnist"
+        cfg.validate()
+        cfg.data.name = Config().data.name
+    else:
+        cfg.validate()
     for path, val in PRESETS[name].fields.items():
         assert not path.startswith("data."), f"preset {name} sets data field {path}"
         assert get_field(cfg, path) == val
@@ -45,7 +50,7 @@ def test_unknown_preset_names_itself() -> None:
         apply_preset("no-such-preset")
 
 
-@pytest.mark.parametrize("name", preset_names())
+@pytest.mark.parametrize("name", preset_names("2d"))
 @pytest.mark.parametrize("data", ["ring", "grid"])
 def test_every_preset_trains(name: str, data: str) -> None:
     torch.set_num_threads(1)
@@ -71,3 +76,29 @@ def test_vanilla_is_the_classic_gan_and_stable_uses_stabilisers() -> None:
     assert v.train.ema == 0 and v.train.pack == 1 and not v.model.spectral_norm
     assert v.loss.r1 == 0 and v.loss.gp == 0 and v.train.unrolled == 0 and v.loss.real_label == 1.0
     assert s.train.pack > 1 and s.train.ema > 0
+
+
+@pytest.mark.parametrize("name", preset_names("image"))
+def test_image_presets_train_on_mnist_and_refuse_2d_data(name: str) -> None:
+    torch.set_num_threads(1)
+    cfg = apply_preset(name)
+    with pytest.raises(ConfigError, match="model.arch"):
+        cfg.validate()  # the default data is the ring
+    cfg.data.name, cfg.data.limit = "mnist", 256
+    cfg.train.device, cfg.train.batch_size = "cpu", 16
+    tr = Trainer(cfg)
+    st = tr.step()
+    assert all(math.isfinite(v) for v in st.as_dict().values()), st
+    assert tr.sample(4, seed=1).shape == (4, 784)
+
+
+def test_window_preset_menu_adapts_the_data_kind() -> None:
+    cfg = apply_preset("dcgan", Config(), adapt_data=True)
+    assert cfg.data.name == "mnist"
+    cfg.validate()
+    back = apply_preset("stable", cfg, adapt_data=True)
+    assert back.data.name == "ring" and back.model.arch == "mlp"
+    back.validate()
+    grid = Config()
+    grid.data.name = "grid"
+    assert apply_preset("vanilla", grid, adapt_data=True).data.name == "grid"

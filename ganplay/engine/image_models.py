@@ -129,21 +129,8 @@ def build_dcgan(cfg: Config, data: Any, n_classes: int) -> tuple[DCGANGenerator,
     return G, D
 
 
-# The DCGAN recipe for MNIST (model/loss/train fields only, like every preset): the paper's
-# choices (BatchNorm, LeakyReLU D, Adam 2e-4, beta1 0.5) at a width that trains on a laptop CPU.
-DCGAN_RECIPE: dict[str, Any] = {
-    "model.arch": "dcgan", "model.latent_dim": 64, "model.g_width": 128, "model.d_width": 64,
-    "model.g_norm": "batch", "model.d_norm": "batch", "model.g_activation": "relu",
-    "model.d_activation": "leaky_relu", "model.spectral_norm": False, "model.init": "default",
-    "model.conditional": False,
-    "loss.name": "ns", "loss.real_label": 1.0, "train.lr_d": 2e-4, "train.lr_g": 2e-4,
-    "train.beta1": 0.5, "train.beta2": 0.999, "train.batch_size": 64, "train.d_steps": 1,
-    "train.pack": 1, "train.ema": 0.99, "train.steps": 5000,
-}
-
-# The class-conditional DCGAN (cGAN): the same networks told which digit to draw. On the CPU it
-# reaches a given MNIST score in far fewer steps than the unconditional one (bench/mnist_quality.py).
-CDCGAN_RECIPE: dict[str, Any] = {**DCGAN_RECIPE, "model.conditional": True}
+# The image recipes live with the other presets (a torch-free module the GUI reads early).
+from .presets import CDCGAN_RECIPE, DCGAN_RECIPE  # noqa: E402
 
 IMAGE_RECIPES: dict[str, dict[str, Any]] = {"dcgan": DCGAN_RECIPE, "cdcgan": CDCGAN_RECIPE}
 

@@ -23,7 +23,8 @@ from .metrics import evaluate_2d, scalar_metrics
 from .trainer import STAT_NAMES, Trainer, TrainingDiverged
 
 METRIC_COLUMNS = ("modes_covered", "hq_fraction", "reverse_kl", "w1", "energy",
-                  "mnist_score", "fid", "precision", "recall", "classes_covered")
+                  "mnist_score", "fid", "precision", "recall", "classes_covered", "label_accuracy",
+                  "kl_uniform")
 HISTORY_COLUMNS = STAT_NAMES + METRIC_COLUMNS
 
 

@@ -61,7 +61,7 @@ class MainWindow(QMainWindow):
             config = C.Config()
             last = self.settings.value("preset", "", str)
             if last in PRESETS:
-                config = apply_preset(last, config)
+                config = apply_preset(last, config, adapt_data=True)
         self.config = config.copy()
         self.points = points          # drawn or loaded points; kept across resets
         self._data = data             # an injected data set (tests, or loaders with progress)
@@ -460,7 +460,7 @@ class MainWindow(QMainWindow):
 
     def apply_preset(self, name: str) -> None:
         try:
-            cfg = apply_preset(name, self.setup_panel.config)
+            cfg = apply_preset(name, self.setup_panel.config, adapt_data=True)
         except C.ConfigError as exc:
             self._error("Unknown preset", str(exc))
             return
