@@ -20,3 +20,21 @@ def _isolated_qsettings(tmp_path_factory, request):
     folder = tmp_path_factory.mktemp("qsettings")
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
     yield
+
+
+@pytest.fixture(scope="module")
+def ring_trainer():
+    """A small ring GAN trained 5 steps, with EMA and BatchNorm in G (what export must carry)."""
+    import torch
+
+    from ganplay.engine import Config, Trainer
+    from ganplay.engine.config import apply_overrides
+
+    torch.set_num_threads(1)
+    cfg = apply_overrides(Config(), ["model.g_width=32", "model.d_width=32", "train.batch_size=64",
+                                     "train.device=cpu", "train.ema=0.9", "model.latent_dim=3",
+                                     "model.g_norm=batch"])
+    tr = Trainer(cfg)
+    for _ in range(5):
+        tr.step()
+    return tr

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganplay.engine.config import DATASETS_2D, Config, DataConfig
+from ganplay.engine.config import DATASETS_2D, DataConfig
 from ganplay.engine.data2d import DataFileError, load_points, make_dataset, ring_centers
 
 

@@ -27,14 +27,6 @@ def small(*overrides: str) -> Config:
                                       "train.device=cpu", *overrides])
 
 
-@pytest.fixture(scope="module")
-def ring_trainer() -> Trainer:
-    torch.set_num_threads(1)
-    tr = Trainer(small("train.ema=0.9", "model.latent_dim=3", "model.g_norm=batch"))
-    for _ in range(5):
-        tr.step()
-    return tr
-
 
 @pytest.fixture(scope="module")
 def zip_bundle(ring_trainer, tmp_path_factory) -> Path:

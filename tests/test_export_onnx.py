@@ -3,23 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from ganplay.engine import Config, Trainer
-from ganplay.engine.config import apply_overrides
 from ganplay.engine.export import BundleError, export_bundle, onnx_available, read_bundle_info
 
-
-@pytest.fixture(scope="module")
-def ring_trainer() -> Trainer:
-    torch.set_num_threads(1)
-    cfg = apply_overrides(Config(), ["model.g_width=32", "model.d_width=32", "train.batch_size=64",
-                                     "train.device=cpu", "train.ema=0.9", "model.latent_dim=3",
-                                     "model.g_norm=batch"])
-    tr = Trainer(cfg)
-    for _ in range(5):
-        tr.step()
-    return tr
 
 
 def _z(n: int, dim: int, seed: int = 1) -> np.ndarray:

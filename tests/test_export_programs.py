@@ -10,23 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from ganplay.engine import Config, Trainer
-from ganplay.engine.config import apply_overrides
 from ganplay.engine.export import PT2, export_bundle
 
-
-@pytest.fixture(scope="module")
-def ring_trainer() -> Trainer:
-    torch.set_num_threads(1)
-    cfg = apply_overrides(Config(), ["model.g_width=32", "model.d_width=32", "train.batch_size=64",
-                                     "train.device=cpu", "train.ema=0.9", "model.latent_dim=3",
-                                     "model.g_norm=batch"])
-    tr = Trainer(cfg)
-    for _ in range(5):
-        tr.step()
-    return tr
 
 
 @pytest.fixture(scope="module")

@@ -457,6 +457,26 @@ def rebuild_generator(info: dict[str, Any], device: str | torch.device | None = 
     return G
 
 
+def check_tensors(want: dict[str, torch.Tensor], got: dict[str, Any], where: str,
+                  error: type[Exception], finite: bool = False, owner: str = "the expected",
+                  prefix: str = "") -> None:
+    """``got`` must hold exactly ``want``'s tensor names, each with its shape and dtype (and, with
+    ``finite``, no NaN or infinity); otherwise ``error`` names the first mismatch and ``where``."""
+    missing = [k for k in want if k not in got]
+    extra = [k for k in got if k not in want]
+    if missing or extra:
+        parts = ([f"missing {', '.join(missing[:5])}"] if missing else []) + (
+            [f"unexpected {', '.join(extra[:5])}"] if extra else [])
+        raise error(f"{where} does not hold {owner} tensors: {'; '.join(parts)}")
+    for k, t in want.items():
+        g = got[k]
+        if not torch.is_tensor(g) or tuple(g.shape) != tuple(t.shape) or g.dtype != t.dtype:
+            desc = f"{g.dtype} {tuple(g.shape)}" if torch.is_tensor(g) else type(g).__name__
+            raise error(f"{where}: tensor '{prefix}{k}' is {desc}, expected {t.dtype} {tuple(t.shape)}")
+        if finite and g.is_floating_point() and not bool(torch.isfinite(g).all()):
+            raise error(f"{where}: tensor '{prefix}{k}' holds NaN or infinite values")
+
+
 def _load_weights(G: nn.Module, data: bytes, where: str) -> None:
     """Check the safetensors tensors against ``G`` (a meta-device skeleton) and assign them to it."""
     from safetensors import SafetensorError
@@ -466,20 +486,7 @@ def _load_weights(G: nn.Module, data: bytes, where: str) -> None:
         sd = load(data)
     except (SafetensorError, ValueError, RuntimeError, OSError) as exc:
         raise BundleError(f"{where} is not a valid safetensors file: {exc}") from None
-    want = G.state_dict()
-    missing = [k for k in want if k not in sd]
-    extra = [k for k in sd if k not in want]
-    if missing or extra:
-        parts = ([f"missing {', '.join(missing[:5])}"] if missing else []) + (
-            [f"unexpected {', '.join(extra[:5])}"] if extra else [])
-        raise BundleError(f"{where} does not hold this generator's tensors: {'; '.join(parts)}")
-    for k, t in want.items():
-        got = sd[k]
-        if tuple(got.shape) != tuple(t.shape) or got.dtype != t.dtype:
-            raise BundleError(f"{where}: tensor '{k}' is {got.dtype} {tuple(got.shape)}, "
-                              f"expected {t.dtype} {tuple(t.shape)}")
-        if got.is_floating_point() and not bool(torch.isfinite(got).all()):
-            raise BundleError(f"{where}: tensor '{k}' holds NaN or infinite values")
+    check_tensors(G.state_dict(), sd, where, BundleError, finite=True, owner="this generator's")
     G.load_state_dict(sd, strict=True, assign=True)
     left = [n for n, t in list(G.named_parameters()) + list(G.named_buffers()) if t.is_meta]
     if left:  # every tensor must come from the file

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from .config import ConfigError, from_dict
+from .export import check_tensors
 from .runs import History, RunError
 from .trainer import Trainer
 
@@ -333,13 +334,4 @@ def _check_shapes(trainer: Trainer, sd: dict[str, Any], where: str) -> None:
     if "G_ema" in sd:
         nets.append(("G_ema", trainer.G))
     for key, module in nets:
-        want = module.state_dict()
-        got = sd[key]
-        if set(want) != set(got):
-            diff = sorted(set(want) ^ set(got))[:5]
-            raise SessionError(f"{where}: the tensors of '{key}' do not match its config (differ: {', '.join(diff)})")
-        for name, t in want.items():
-            g = got[name]
-            if tuple(g.shape) != tuple(t.shape) or g.dtype != t.dtype:
-                raise SessionError(f"{where}: '{key}.{name}' is {g.dtype} {tuple(g.shape)}, "
-                                   f"expected {t.dtype} {tuple(t.shape)}")
+        check_tensors(module.state_dict(), sd[key], where, SessionError, owner=f"the '{key}'", prefix=f"{key}.")
