@@ -113,3 +113,24 @@ def test_contour_mesh_and_tiles():
     tiled = tile_images(imgs)
     assert tiled.shape == (2 * 3 - 1, 2 * 4 - 1)
     np.testing.assert_array_equal(tiled[::-1][0:2, 0:3], imgs[0, 0])  # top-left is sample 0
+
+
+def test_cgan_sample_grid_has_one_row_per_digit():
+    from ganplay.engine.config import Config
+    from ganplay.engine.presets import apply_preset
+    from ganplay.engine.trainer import Trainer
+    from ganplay.ui.canvas import tile_images
+
+    cfg = apply_preset("cdcgan", Config())
+    cfg.data.name, cfg.data.limit = "mnist", 64
+    cfg.train.batch_size, cfg.train.device = 16, "cpu"
+    tr = Trainer(cfg)
+    z, y, cols = F.image_grid_inputs(tr)
+    assert cols == 8 and len(z) == 80
+    assert (y.reshape(10, 8) == np.arange(10)[:, None]).all()  # row r is digit r
+    fr = F.Frame(step=0, running=False, steps_per_sec=0.0, stats={}, device="cpu")
+    F.build_images(tr, fr, z, None, y, cols)
+    assert fr.images.shape == (80, 1, 28, 28) and fr.image_cols == 8
+    # batched vs single evaluation differ only by float rounding on the CPU
+    assert np.allclose(fr.images[8], tr.generate(z[8:9], y[8:9])[0].reshape(1, 28, 28), atol=1e-5)
+    assert tile_images(fr.images, cols=fr.image_cols).shape == (10 * 29 - 1, 8 * 29 - 1)

@@ -56,10 +56,11 @@ def mesh_path(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return pts[:, 0], pts[:, 1]
 
 
-def tile_images(images: np.ndarray, rows: int | None = None) -> np.ndarray:
+def tile_images(images: np.ndarray, rows: int | None = None, cols: int | None = None) -> np.ndarray:
     """(N, C, H, W) in [-1, 1] -> one (rows*H, cols*W[, 3]) image, one pixel gap, row-major."""
     n, c, h, w = images.shape
-    cols = int(np.ceil(np.sqrt(n))) if rows is None else int(np.ceil(n / rows))
+    if cols is None:
+        cols = int(np.ceil(np.sqrt(n))) if rows is None else int(np.ceil(n / rows))
     rows = int(np.ceil(n / cols))
     out = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1, c), -1.0, np.float32)
     for i in range(n):
@@ -159,7 +160,7 @@ class DataCanvas(QWidget):
     def show_frame(self, fr) -> None:  # fr: frames.Frame
         if fr.images is not None:
             self.set_image_mode(True)
-            img = tile_images(fr.images)
+            img = tile_images(fr.images, cols=getattr(fr, "image_cols", None))
             self.grid_image.setImage(img, levels=(-1.0, 1.0), autoLevels=False)
             if img.shape != self._grid_shape:
                 self._grid_shape = img.shape

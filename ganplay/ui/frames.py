@@ -43,6 +43,7 @@ class Frame:
     metrics: dict[str, float] | None = None      # scalar metrics (only on frames where they ran)
     metrics_step: int = 0
     images: np.ndarray | None = None             # (N_IMAGES, C, H, W) in [-1, 1] for image data
+    image_cols: int | None = None                # grid columns (a cGAN shows one row per digit)
     class_hist: np.ndarray | None = None         # (n_classes,) for image data with a classifier
     generator: Any = None                        # GeneratorSnapshot, at a lower rate
     device: str = "cpu"
@@ -91,9 +92,20 @@ def build_2d(trainer: Any, frame: Frame, z: Any, layers: set[str], with_optimal:
         frame.covered = mm["covered"]
 
 
-def build_images(trainer: Any, frame: Frame, z: Any, classify: Any) -> None:
-    imgs = trainer.generate(z)
+def image_grid_inputs(trainer: Any, seed: int = FAKE_SEED) -> tuple[Any, Any, int]:
+    """The fixed (z, y, columns) of the sample grid: 8 x 8, or for a cGAN one row per digit."""
+    from ganplay.engine.image_models import fixed_grid_inputs
+
+    cond = trainer.n_classes
+    n = 8 * cond if cond and cond <= 10 else N_IMAGES
+    return fixed_grid_inputs(trainer.latent_dim, trainer.cfg.model.prior, cond, n, seed)
+
+
+def build_images(trainer: Any, frame: Frame, z: Any, classify: Any, y: Any = None,
+                 cols: int | None = None) -> None:
+    imgs = trainer.generate(z, y)
     frame.images = imgs.reshape((len(imgs),) + tuple(trainer.data.image_shape))
+    frame.image_cols = cols
     if classify is not None:
         try:
             out = np.asarray(classify(frame.images))

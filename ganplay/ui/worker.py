@@ -75,7 +75,8 @@ class TrainWorker(CommandThread):
         self._real_version = 0
         self._real_sent = -1
         self._z: Any = None
-        self._z_images: Any = None
+        self._y: Any = None
+        self._cols: int | None = None
         self._classify: Any = None
         self._rate_t = time.perf_counter()
         self._rate_steps = 0
@@ -241,7 +242,10 @@ class TrainWorker(CommandThread):
         self._stats.clear()
         self._real_version += 1
         image = F.is_image_data(trainer.data)
-        self._z = F.fixed_z(trainer, F.N_IMAGES if image else F.N_FAKE)
+        if image:
+            self._z, self._y, self._cols = F.image_grid_inputs(trainer)
+        else:
+            self._z, self._y, self._cols = F.fixed_z(trainer, F.N_FAKE), None, None
         self._last_metrics_step = -1
         self._rate_t, self._rate_steps, self._sps = time.perf_counter(), 0, 0.0
         self._force_all()
@@ -317,7 +321,7 @@ class TrainWorker(CommandThread):
                      device=str(tr.device))
         image = F.is_image_data(tr.data)
         if image:
-            F.build_images(tr, fr, self._z, self._classify)
+            F.build_images(tr, fr, self._z, self._classify, self._y, self._cols)
         else:
             if self._real_sent != self._real_version:
                 fr.real = F.real_points(tr)
