@@ -38,3 +38,14 @@ def ring_trainer():
     for _ in range(5):
         tr.step()
     return tr
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Train on one thread (quicker for tiny networks on a shared 2-core box), then restore."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

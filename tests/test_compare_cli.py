@@ -5,19 +5,13 @@ import csv
 import json
 
 import pytest
-import torch
 
 from ganplay.cli import main
 
 SMALL = ["--set", "model.g_width=32", "--set", "model.d_width=32", "--set", "train.batch_size=64"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_compare_presets_prints_a_ranking_and_exports(tmp_path, capsys) -> None:

@@ -13,12 +13,7 @@ from ganplay.engine.fallback import build_trainer, is_gpu_failure, move_trainer_
 from ganplay.engine.trainer import Trainer, TrainingDiverged
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def small_cfg(device: str = "cuda") -> Config:

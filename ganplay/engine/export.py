@@ -599,19 +599,24 @@ def _frame(x: np.ndarray, bounds: tuple[float, float, float, float] | None) -> t
     return (cx - half, cx + half, cy - half, cy + half)
 
 
-def write_file_atomic(path: str | Path, data: bytes) -> Path:
-    """Write bytes under a temporary name and rename, so a failure never leaves half a file."""
+def write_file_atomic(path: str | Path, data: bytes, error: type[Exception] = BundleError,
+                      what: str = "") -> Path:
+    """Write bytes under a temporary name, fsync and rename, so a failure never leaves half a
+    file and the old content survives; ``error`` names the path (``what``: e.g. "the session ")."""
     target = Path(path)
     tmp = _temp_name(target)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         try:
             with open(tmp, "xb") as fh:
                 fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
     except OSError as exc:
-        raise BundleError(f"cannot write '{target}': {exc.strerror or exc}") from None
+        raise error(f"cannot write {what}'{target}': {exc.strerror or exc}") from None
     return target
 
 

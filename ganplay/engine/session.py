@@ -14,8 +14,6 @@ is renamed over the target, so a failed save keeps the previous file and never t
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ import numpy as np
 import torch
 
 from .config import ConfigError, from_dict
-from .export import check_tensors
+from .export import check_tensors, write_file_atomic
 from .runs import History, RunError
 from .trainer import Trainer
 
@@ -208,20 +206,7 @@ def save_session(trainer: Trainer, history: HistoryLike, path: str | Path) -> Pa
     data = session_bytes(trainer, history)
     if target.is_dir():
         raise SessionError(f"cannot write the session '{target}': it is a folder")
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with open(tmp, "xb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-    except OSError as exc:
-        raise SessionError(f"cannot write the session '{target}': {exc.strerror or exc}") from None
-    return target
+    return write_file_atomic(target, data, SessionError, "the session ")
 
 
 def _read_member(zf: zipfile.ZipFile, name: str, limit: int, where: str) -> bytes:
