@@ -9,7 +9,7 @@ Prints a table of four figures, each against a reference measured in the same ru
    about 60 per second, one iteration per animation frame (target: >= 10x, i.e. 600/s);
 4. time from launching `ganplay` to the window's first paint, in a subprocess (target: < 3 s).
 
-Run:  python bench/gui_overhead.py [--seconds 3] [--rounds 4] [--launches 3]
+Run:  python bench/gui_overhead.py [--seconds 3] [--rounds 4] [--launches 3] [--backend thread]
 Uses the display in $DISPLAY (e.g. under xvfb-run), else Qt's offscreen platform.
 """
 from __future__ import annotations
@@ -100,7 +100,27 @@ def spin(app, seconds: float) -> None:
         time.sleep(0.002)
 
 
-def interleaved(app, cfg, rounds: int, seg: float) -> dict:
+def live_step(app, w) -> int:
+    """The worker's own step count (a round trip to the thread or process that trains)."""
+    got: list[int] = []
+
+    def on_event(kind, payload) -> None:
+        if kind == "described":
+            got.append(payload["step"])
+
+    w.worker.event.connect(on_event)
+    w.worker.send("describe")
+    deadline = time.monotonic() + 10
+    while not got and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.0005)
+    w.worker.event.disconnect(on_event)
+    if not got:
+        raise RuntimeError("the worker did not answer 'describe'")
+    return got[0]
+
+
+def interleaved(app, cfg, rounds: int, seg: float, backend: str) -> dict:
     """Alternate headless and in-window segments of ``seg`` seconds, ``rounds`` times, so that
     load from other processes, which drifts over seconds, hits both sides alike.
 
@@ -110,7 +130,7 @@ def interleaved(app, cfg, rounds: int, seg: float) -> dict:
     from ganplay.ui.main_window import MainWindow
 
     head = Headless(cfg)
-    w = MainWindow(cfg)
+    w = MainWindow(cfg, backend=backend)
     w.resize(1500, 900)
     w.show()
     deadline = time.monotonic() + 180
@@ -128,12 +148,12 @@ def interleaved(app, cfg, rounds: int, seg: float) -> dict:
         res["head_t"] += t
         w.act_play.trigger()
         spin(app, 0.5)  # let training and frames get going; not counted
-        s0, f0, d0 = w.worker.trainer.step_count, w.frames_received, w.frames_drawn
+        s0, f0, d0 = live_step(app, w), w.frames_received, w.frames_drawn
         r0 = len(w.redraw_ms)
         t0 = time.perf_counter()
         timer_lateness(app, seg, res["late"])
+        ws = live_step(app, w) - s0
         dt = time.perf_counter() - t0
-        ws = w.worker.trainer.step_count - s0
         res["win_steps"] += ws
         res["win_t"] += dt
         res["frames"] += w.frames_received - f0
@@ -172,6 +192,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=3.0, help="length of one measuring segment")
     ap.add_argument("--rounds", type=int, default=4, help="headless/window segment pairs per config")
     ap.add_argument("--launches", type=int, default=3, help="launches for the start-up time")
+    ap.add_argument("--backend", default="process", choices=["process", "thread"],
+                    help="where the window trains: a process of its own (the app's default) or a thread")
     args = ap.parse_args()
 
     from PySide6.QtCore import QSettings
@@ -184,8 +206,8 @@ def main() -> int:
     from ganplay.engine.config import Config
     from ganplay.engine.presets import apply_preset
 
-    ring = interleaved(app, Config(), args.rounds, args.seconds)
-    gl = interleaved(app, apply_preset("ganlab", Config()), args.rounds, args.seconds)
+    ring = interleaved(app, Config(), args.rounds, args.seconds, args.backend)
+    gl = interleaved(app, apply_preset("ganlab", Config()), args.rounds, args.seconds, args.backend)
     lat_p99, idle_p99 = p99(ring["late"]), p99(ring["idle"])
     p50 = statistics.median(ring["late"]) if ring["late"] else float("nan")
     redraw = ring["redraw"]
@@ -220,7 +242,7 @@ def main() -> int:
     print(f"{'measure':<{w0}}  {'values':<{w1}}  {'figure':<{w2}}  target")
     for r in rows:
         print(f"{r[0]:<{w0}}  {r[1]:<{w1}}  {r[2]:<{w2}}  {r[3]}")
-    print(f"(cpu count {os.cpu_count()}, platform {app.platformName()}, load average "
+    print(f"(window trains in a {args.backend}; cpu count {os.cpu_count()}, platform {app.platformName()}, load average "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())})")
     shutil.rmtree(settings_dir, ignore_errors=True)
     return 0

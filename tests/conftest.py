@@ -49,3 +49,16 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture
+def describe(qtbot):
+    """Ask a window's worker (a thread or a process) for a summary of its live trainer."""
+
+    def ask(w) -> dict:
+        with qtbot.waitSignal(w.worker.event, timeout=10_000,
+                              check_params_cb=lambda kind, payload: kind == "described") as blocker:
+            w.worker.send("describe")
+        return blocker.args[1]
+
+    return ask

@@ -46,7 +46,7 @@ def _file_event(qtbot, w, kind, trigger):
     return blocker.args[0], blocker.args[1]
 
 
-def test_export_then_open_generator_keeps_the_session(qtbot, window, errors, tmp_path, monkeypatch):
+def test_export_then_open_generator_keeps_the_session(qtbot, window, errors, tmp_path, monkeypatch, describe):
     w = window
     for _ in range(3):
         w.act_step.trigger()
@@ -60,7 +60,7 @@ def test_export_then_open_generator_keeps_the_session(qtbot, window, errors, tmp
     assert not errors
     pts = w.canvas.bundle.data
     assert len(pts) == 512  # the bundle's samples are drawn on the canvas
-    assert w.worker.trainer.step_count == 3  # the live session is untouched
+    assert describe(w)["step"] == 3  # the live session is untouched
     # a failing export names the file and loses nothing
     bad = tmp_path / "missing-dir" / "sub" / "gen.ganplay"
     os.chmod(tmp_path, 0o500)
@@ -70,10 +70,10 @@ def test_export_then_open_generator_keeps_the_session(qtbot, window, errors, tmp
         os.chmod(tmp_path, 0o700)
     if kind == "file_failed":  # root may write anywhere; then there is nothing to check
         assert errors and "gen.ganplay" in errors[-1][1] and "unchanged" in errors[-1][1]
-    assert w.worker.trainer.step_count == 3
+    assert describe(w)["step"] == 3
 
 
-def test_save_and_open_session_restores_steps_and_charts(qtbot, window, errors, tmp_path, monkeypatch):
+def test_save_and_open_session_restores_steps_and_charts(qtbot, window, errors, tmp_path, monkeypatch, describe):
     w = window
     for _ in range(4):
         w.act_step.trigger()
@@ -89,7 +89,7 @@ def test_save_and_open_session_restores_steps_and_charts(qtbot, window, errors, 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
     kind, payload = _file_event(qtbot, w, "load_session", w.act_open_session.trigger)
     assert kind == "file_done", payload
-    assert w.worker.trainer.step_count == 4
+    assert describe(w)["step"] == 4
     np.testing.assert_allclose(w.history.get("loss_d").data()[1], losses)
     w.act_step.trigger()
     qtbot.waitUntil(lambda: w.current_step == 5, timeout=10_000)
@@ -98,4 +98,4 @@ def test_save_and_open_session_restores_steps_and_charts(qtbot, window, errors, 
     junk.write_bytes(b"not a zip")
     kind, _ = _file_event(qtbot, w, "load_session", lambda: w.open_session(str(junk)))
     assert kind == "file_failed" and errors and "junk.gpsession" in errors[-1][1]
-    assert w.worker.trainer.step_count == 5
+    assert describe(w)["step"] == 5

@@ -16,21 +16,37 @@ ENGINE_START_MS = 60_000   # first torch import + optimiser set-up on a busy 2-c
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
 
 
-@pytest.fixture(scope="module")
-def window(qapp, tmp_path_factory):
-    """One window shared by the tests of this module (starting the engine is the slow part)."""
+def _open_window(qapp, tmp_path_factory, backend):
     folder = tmp_path_factory.mktemp("qsettings_module")
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
     cfg = Config()
     cfg.train.batch_size = 64   # small and quick: the tests check behaviour, not quality
     cfg.model.g_width = cfg.model.d_width = 32
-    w = MainWindow(cfg)
+    w = MainWindow(cfg, backend=backend)
+    assert w.worker.backend == backend
     w.show()
     deadline = time.monotonic() + ENGINE_START_MS / 1000
     while not getattr(w, "_engine_ready", False) and time.monotonic() < deadline:
         qapp.processEvents()
         time.sleep(0.01)
     assert getattr(w, "_engine_ready", False), "the training engine did not start"
+    return w
+
+
+@pytest.fixture(scope="module")
+def window(qapp, tmp_path_factory):
+    """One window shared by the tests of this module (starting the engine is the slow part),
+    training in a process of its own as the app does."""
+    w = _open_window(qapp, tmp_path_factory, "process")
+    yield w
+    w.close()
+    assert not w.worker.isRunning()
+
+
+@pytest.fixture(scope="module")
+def thread_window(qapp, tmp_path_factory):
+    """A window whose trainer lives in a thread of this process, for tests that patch the engine."""
+    w = _open_window(qapp, tmp_path_factory, "thread")
     yield w
     w.close()
     assert not w.worker.isRunning()
@@ -51,7 +67,7 @@ def _npts(curve) -> int:
 
 def _pause(qtbot, w):
     w.act_pause.trigger()
-    qtbot.waitUntil(lambda: w._latest is not None and not w._latest.running and not w.worker.running, timeout=5000)
+    qtbot.waitUntil(lambda: w._latest is not None and not w._latest.running, timeout=5000)
     qtbot.wait(100)  # let the last frame be drawn
 
 
@@ -89,15 +105,15 @@ def test_play_updates_counter_and_every_chart(qtbot, window):
     assert len(w.canvas.mesh.getData()[0]) > 0
 
 
-def test_pause_step_and_reset(qtbot, window):
+def test_pause_step_and_reset(qtbot, window, describe):
     w = window
     w.act_play.trigger()
     qtbot.waitUntil(lambda: w.current_step > 5, timeout=10_000)
     _pause(qtbot, w)
     paused_at = w.current_step
-    assert w.worker.trainer.step_count == paused_at
+    assert describe(w)["step"] == paused_at
     qtbot.wait(400)
-    assert w.current_step == paused_at and w.worker.trainer.step_count == paused_at
+    assert w.current_step == paused_at and describe(w)["step"] == paused_at
     with qtbot.waitSignal(w.frameArrived, timeout=5000):
         w.act_step.trigger()
     qtbot.waitUntil(lambda: w.current_step == paused_at + 1, timeout=5000)
@@ -113,7 +129,7 @@ def test_pause_step_and_reset(qtbot, window):
     assert w.history.get("loss_d").n == 0  # a reset starts new charts
 
 
-def test_change_loss_and_learning_rate_while_running(qtbot, window):
+def test_change_loss_and_learning_rate_while_running(qtbot, window, describe):
     w = window
     _reset(qtbot, w)
     w.act_play.trigger()
@@ -124,9 +140,9 @@ def test_change_loss_and_learning_rate_while_running(qtbot, window):
     lr.setText("0.0005")
     lr.editingFinished.emit()
     qtbot.waitUntil(lambda: w.config.loss.name == "hinge" and w.config.train.lr_d == 5e-4, timeout=10_000)
-    tr = w.worker.trainer
-    assert tr.cfg.loss.name == "hinge"
-    assert all(g["lr"] == 5e-4 for g in tr.opt_d.param_groups)
+    live = describe(w)
+    assert live["config"].loss.name == "hinge"
+    assert live["lr_d"] and all(lr == 5e-4 for lr in live["lr_d"])
     assert not w.pending  # live fields need no reset
     step = w.current_step
     qtbot.waitUntil(lambda: w.current_step > step + 5, timeout=10_000)  # still training
@@ -134,8 +150,9 @@ def test_change_loss_and_learning_rate_while_running(qtbot, window):
     panel.widgets["model.g_width"].setValue(48)
     assert "model.g_width" in w.pending and "Reset" in panel.pending_label.text()
     _reset(qtbot, w)
-    assert w.worker.trainer.cfg.model.g_width == 48 and not w.pending
-    assert w.worker.trainer.cfg.loss.name == "hinge"  # reset keeps the user's edits
+    live = describe(w)
+    assert live["config"].model.g_width == 48 and not w.pending
+    assert live["config"].loss.name == "hinge"  # reset keeps the user's edits
 
 
 def test_bad_value_gets_a_dialog(qtbot, window, errors):
@@ -162,7 +179,7 @@ def test_bad_csv_shows_a_dialog_naming_the_file(qtbot, window, errors, tmp_path,
     assert w.setup_panel.config.data.name == "ring"  # nothing changed
 
 
-def test_drawn_points_survive_reset(qtbot, window, errors):
+def test_drawn_points_survive_reset(qtbot, window, errors, describe):
     w = window
     _reset(qtbot, w)
     w.act_draw.trigger()  # checkable: on
@@ -175,24 +192,24 @@ def test_drawn_points_survive_reset(qtbot, window, errors):
     assert n_drawn >= 10  # each click sprays a few points
     with qtbot.waitSignal(w.resetDone, timeout=10_000):
         w.act_draw.trigger()  # off: train on the drawing
-    assert w.worker.trainer.data.name == "points"
+    assert describe(w)["data"] == "points"
     assert w.config.data.name == "points" and len(w.points) == n_drawn
     assert np.load(w.config.data.path).shape == (n_drawn, 2)  # the drawing is kept as a file
     with qtbot.waitSignal(w.resetDone, timeout=10_000):
         w.act_reset.trigger()
-    assert w.worker.trainer.data.name == "points"
+    assert describe(w)["data"] == "points"
     assert w.setup_panel.config.data.name == "points"
     assert not errors
     # back to the ring for the other tests
     w.setup_panel.widgets["data.name"].setCurrentText("ring")
     _reset(qtbot, w)
-    assert w.worker.trainer.data.name == "ring"
+    assert describe(w)["data"] == "ring"
 
 
-def test_divergence_pauses_and_offers_the_last_good_state(qtbot, window, monkeypatch):
+def test_divergence_pauses_and_offers_the_last_good_state(qtbot, thread_window, monkeypatch):
     from ganplay.engine.trainer import TrainingDiverged
 
-    w = window
+    w = thread_window
     _reset(qtbot, w)
     tr = w.worker.trainer
 
@@ -203,14 +220,14 @@ def test_divergence_pauses_and_offers_the_last_good_state(qtbot, window, monkeyp
     w.act_play.trigger()
     qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=5000)
     assert "diverged" in w.banner_label.text() and "nan" in w.banner_label.text()
-    assert w.banner_restore.isVisible() and not w.worker.running and not w.running
+    assert w.banner_restore.isVisible() and not w.worker.loop.running and not w.running
     monkeypatch.undo()
     with qtbot.waitSignal(w.worker.event, timeout=5000, check_params_cb=lambda k, p: k == "restored"):
         w.banner_restore.click()
     assert not w.banner.isVisible()
 
 
-def test_image_data_shows_a_sample_grid(qtbot, window):
+def test_image_data_shows_a_sample_grid(qtbot, thread_window):
     import torch
 
     class TinyImages:
@@ -222,7 +239,7 @@ def test_image_data_shows_a_sample_grid(qtbot, window):
         def sample(self, n, generator, device="cpu"):
             return torch.rand(n, 64, generator=generator, device=device) * 2 - 1
 
-    w = window
+    w = thread_window  # TinyImages is local to this test: it cannot travel to another process
     _pause(qtbot, w)
     cfg = w.setup_panel.config.copy()
     cfg.data.name = "mnist"
@@ -309,7 +326,7 @@ def test_keyboard_shortcuts(qtbot, window, monkeypatch):
     qtbot.waitUntil(lambda: w.current_step > 3, timeout=10_000)
     assert w.running
     qtbot.keyClick(w.canvas, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: not w.worker.running, timeout=5000)
+    qtbot.waitUntil(lambda: w._latest is not None and not w._latest.running, timeout=5000)
     qtbot.wait(150)
     s = w.current_step
     qtbot.keyClick(w.canvas, Qt.Key.Key_S)
@@ -345,11 +362,11 @@ def test_record_the_canvas_to_a_gif(qtbot, window, tmp_path, monkeypatch):
     assert out.exists() and out.read_bytes()[:6] in (b"GIF89a", b"GIF87a")
 
 
-def test_cuda_out_of_memory_mid_training_falls_back_to_the_cpu(qtbot, window):
+def test_cuda_out_of_memory_mid_training_falls_back_to_the_cpu(qtbot, thread_window):
     """An injected CUDA OOM in a step: the window says so, shows the CPU, and keeps the run."""
     import torch
 
-    w = window
+    w = thread_window
     _pause(qtbot, w)
     tr = w.worker.trainer
     step_before = tr.step_count
@@ -368,10 +385,10 @@ def test_cuda_out_of_memory_mid_training_falls_back_to_the_cpu(qtbot, window):
     assert w.worker.trainer.device.type == "cpu"
 
 
-def test_compare_window_opens_and_a_multiple_continues_here(qtbot, window):
+def test_compare_window_opens_and_a_multiple_continues_here(qtbot, thread_window):
     from ganplay.engine.trainer import Trainer
 
-    w = window
+    w = thread_window
     _pause(qtbot, w)
     view = w.open_compare()
     assert view.isVisible() and view.base_config.loss.name == w.config.loss.name

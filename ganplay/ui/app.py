@@ -19,6 +19,10 @@ def pyside_problem() -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    # the trainer runs in a spawned process; a frozen (PyInstaller) build must dispatch it here
+    multiprocessing.freeze_support()
     problem = pyside_problem()
     if problem:
         print(f"ganplay: warning: {problem}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """The playground's main window: setup on the left, the data canvas in the centre, live charts on
-the right, transport controls on the toolbar. All training happens in ``TrainWorker``; this
-class only sends commands and draws the latest frame from a timer.
+the right, transport controls on the toolbar. All training happens in the worker (by default a
+process of its own, see ``worker.py``); this class only sends commands and draws the latest frame
+from a timer.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from .charts import ChartPanel, History
 from .help_text import FIRST_RUN_HINT, MNIST_CREDIT
 from .settings import make_settings
 from .setup_panel import SetupPanel
-from .worker import SPEEDS, TrainWorker
+from .worker import SPEEDS, default_backend, make_worker
 
 REDRAW_MS = 33  # ~30 frames per second; training speed does not depend on it
 # The worker holds the GIL between torch calls; a short switch interval (CPython's default is
@@ -53,8 +54,9 @@ class MainWindow(QMainWindow):
     resetDone = Signal()              # a new trainer is in place (after Reset, a preset, new data)
 
     def __init__(self, config: C.Config | None = None, settings: Any = None,
-                 data: Any = None, points: np.ndarray | None = None):
+                 data: Any = None, points: np.ndarray | None = None, backend: str | None = None):
         super().__init__()
+        self.backend = backend or default_backend()
         self.setWindowTitle("ganplay")
         self.settings = settings if settings is not None else make_settings()
         if config is None:
@@ -86,9 +88,7 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._restore_settings()
 
-        self.worker = TrainWorker(self.config, points=self._points_for(self.config), data=data)
-        self.worker.frameReady.connect(self._on_frame)
-        self.worker.event.connect(self._on_event)
+        self.worker = self._new_worker(self.config)
         self.redraw_timer = QTimer(self)
         self.redraw_timer.setInterval(REDRAW_MS)
         self.redraw_timer.timeout.connect(self.redraw)
@@ -366,6 +366,23 @@ class MainWindow(QMainWindow):
         s.sync()
 
     # ================================================================== worker lifecycle
+    def _new_worker(self, cfg: C.Config) -> Any:
+        worker = make_worker(self.backend, cfg, points=self._points_for(cfg), data=self._data)
+        worker.frameReady.connect(self._on_frame)
+        worker.event.connect(self._on_event)
+        return worker
+
+    def _replace_worker(self, backend: str) -> None:
+        """A fresh worker on the current settings: after a failed or lost training process."""
+        old = self.worker
+        old.stop(500)
+        old.frameReady.disconnect(self._on_frame)
+        old.event.disconnect(self._on_event)
+        self.backend = backend
+        self.worker = self._new_worker(self.setup_panel.config.copy())
+        self.running = False
+        self._start_worker()
+
     def _start_worker(self) -> None:
         if not self.worker.isRunning() and not getattr(self, "_closed", False):
             self.worker.send("layers", sorted(self._visible_layers()))
@@ -814,6 +831,14 @@ class MainWindow(QMainWindow):
         elif kind == "error":
             title, msg = payload
             self._error(title, msg)
+        elif kind == "worker_failed":  # no training process could be started: train in a thread
+            self.statusBar().showMessage(f"Training in the window's process ({payload})", 10000)
+            self._replace_worker("thread")
+        elif kind == "worker_died":
+            self._replace_worker(self.backend)
+            self._error("The training process stopped unexpectedly",
+                        f"It ended with {payload}. A new one has started on the current settings; "
+                        "what the old one had trained is lost.")
 
     def _matches_any_preset(self) -> bool:
         name = self.setup_panel.preset_combo.currentText()

@@ -1,362 +1,159 @@
-"""The training thread: owns the engine's Trainer, takes commands from one queue, publishes frames.
+"""The two ways the window runs its ``TrainLoop``: in a process of its own (the default) or in a
+thread of the GUI process. Both take commands through ``send(command, payload)`` and hand back
+numpy ``Frame``s through ``frameReady`` and everything else through ``event(kind, payload)``.
 
-The GUI never touches the trainer. It puts ``(command, payload)`` tuples on the worker's queue
-(`send`) and receives numpy ``Frame``s through the ``frameReady`` signal at a bounded rate, plus
-``event(kind, payload)`` for everything else (divergence, errors, finished file operations).
-Training speed is independent of drawing: the loop steps as fast as allowed and only builds a
-frame when the time budget says so.
+Why a process: the loop spends most of its time in small torch calls that hold the GIL, and the
+window's repaint needs the GIL too. In one process each slows the other (measured: the window
+trained at 0.56x the headless speed); in two processes each has a core of its own. The thread
+transport stays for tests that patch the engine in-process, and as the fallback when a process
+cannot be started.
 """
 from __future__ import annotations
 
-import operator
+import multiprocessing as mp
 import os
-import queue
-import time
+import pickle
+import threading
 from typing import Any
 
-import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QThread, Signal
 
-from . import frames as F
 from .command_thread import CommandThread
+from .train_loop import ALL_LAYERS, SPEEDS, Budget, TrainLoop, serve  # noqa: F401  (re-exported)
 
-SPEEDS = (1, 2, 5, 10, 30, 100, 300, 0)  # steps per second; 0 = as fast as possible
-ALL_LAYERS = frozenset({"surface", "optimal", "arrows", "mesh", "real", "fake", "centers"})
+BACKENDS = ("process", "thread")
 
 
-class Budget:
-    """Schedules a costly job so that it takes at most ``fraction`` of the wall-clock time.
-
-    After a job that took c seconds the next one waits at least max(min_interval, c / fraction):
-    cheap frames go out at up to 30/s, expensive ones (big D, D*) slow down instead of slowing
-    training.
-    """
-
-    def __init__(self, fraction: float, min_interval: float, max_interval: float = 1.0):
-        self.fraction = fraction
-        self.min_interval = min_interval
-        # A one-off slow job (the first call warms up torch and scipy) must not freeze the view
-        # for seconds: the wait never exceeds max_interval.
-        self.max_interval = max_interval
-        self.next_at = 0.0
-
-    def due(self, now: float) -> bool:
-        return now >= self.next_at
-
-    def spent(self, start: float, end: float) -> None:
-        wait = max(self.min_interval, (end - start) / self.fraction - (end - start))
-        self.next_at = end + min(wait, max(self.max_interval, self.min_interval))
-
-    def force(self) -> None:
-        self.next_at = 0.0
+def default_backend() -> str:
+    """``GANPLAY_WORKER=thread`` keeps training in the GUI process; anything else uses a process."""
+    return "thread" if os.environ.get("GANPLAY_WORKER", "").strip().lower() == "thread" else "process"
 
 
 class TrainWorker(CommandThread):
+    """The loop in a QThread of the GUI process; ``trainer`` is reachable for in-process tests."""
+
+    backend = "thread"
     frameReady = Signal(object)      # Frame
     event = Signal(str, object)      # (kind, payload)
 
-    def __init__(self, config: Any, points: np.ndarray | None = None, data: Any = None,
-                 parent: Any = None):
+    def __init__(self, config: Any, points: Any = None, data: Any = None, parent: Any = None):
         super().__init__(parent)
         self._init = (config, points, data)
-        self.trainer: Any = None
-        self.running = False
-        self.speed = 0
-        self.stop_at = 0
-        self.layers: set[str] = set(ALL_LAYERS)
-        # Fractions of wall-clock time the worker may spend on frames, D* and metrics.
-        # Together at most 9 %, so the window trains at >= 90 % of the headless speed.
-        self.frame_budget = Budget(0.06, 1 / 30)
-        self.optimal_budget = Budget(0.01, 0.25)
-        self.metrics_budget = Budget(0.015, 0.5)
-        self.generator_budget = Budget(0.005, 0.25)
-        self._stat_get: Any = None
-        self._stats: list[tuple] = []
-        self._real_version = 0
-        self._real_sent = -1
-        self._z: Any = None
-        self._y: Any = None
-        self._cols: int | None = None
-        self._classify: Any = None
-        self._rate_t = time.perf_counter()
-        self._rate_steps = 0
-        self._sps = 0.0
-        self._next_step_at = 0.0
-        self._last_metrics_step = -1
-        self._dirty = True
+        self.loop = TrainLoop(self._queue, self.frameReady.emit, self.event.emit,
+                              self.isInterruptionRequested)
 
-    # ------------------------------------------------------------------ thread side
+    @property
+    def trainer(self) -> Any:
+        return self.loop.trainer
+
     def run(self) -> None:
-        import torch
+        self.loop.run(*self._init)
+        self.loop.running = False
 
-        # Leave the GUI a core; interop threads can only be set once per process, so not here.
-        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
-        from ganplay.engine.trainer import STAT_NAMES
 
-        self._stat_get = operator.attrgetter(*STAT_NAMES)
-        self._stat_names = STAT_NAMES
+class ProcessTrainWorker(QThread):
+    """The loop in a child process (multiprocessing 'spawn': no fork of a Qt process).
+
+    This QThread only relays: it starts the child, then reads its pipe and re-emits each frame and
+    event as a Qt signal. ``send`` writes commands straight to the pipe from the GUI thread.
+    Messages are plain pickles (not multiprocessing's reducers, which would move tensors through
+    shared memory and file descriptors).
+    """
+
+    backend = "process"
+    frameReady = Signal(object)
+    event = Signal(str, object)
+
+    def __init__(self, config: Any, points: Any = None, data: Any = None, parent: Any = None):
+        super().__init__(parent)
+        ctx = mp.get_context("spawn")
+        self._conn, child = ctx.Pipe(duplex=True)
+        self._proc = ctx.Process(target=serve, args=(child, (config, points, data)),
+                                 name="ganplay-trainer", daemon=True)
+        self._child_conn = child
+        self._lock = threading.Lock()
+        self._pending: list[bytes] = []
+        self._started = False
+        self._stopping = False
+        self.trainer = None  # lives in the child; ask with send("describe")
+
+    def send(self, command: str, payload: Any = None) -> None:
         try:
-            from ganplay.engine import image_metrics  # written with the MNIST engine
+            msg = pickle.dumps((command, payload), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # e.g. a data set class defined inside a function
+            self.event.emit("error", (f"'{command}' failed", f"cannot send it to the training process: "
+                                      f"{type(exc).__name__}: {exc}"))
+            return
+        with self._lock:
+            if not self._started:
+                self._pending.append(msg)
+                return
+            try:
+                self._conn.send_bytes(msg)
+            except (OSError, ValueError):  # the child is gone; run() reports why
+                pass
 
-            self._classify = getattr(image_metrics, "classify", None)
-        except Exception:
-            self._classify = None
-        config, points, data = self._init
-        self._reset(config, points, data, initial=True)
-        while not self.isInterruptionRequested():
-            if not self._handle_commands():
-                break
-            if self.running and self.trainer is not None:
-                self._train_a_little()
-            self._maybe_publish()
-        self.running = False
-
-    def _handle_commands(self) -> bool:
-        block = not self.running or self.trainer is None
-        timeout = 0.02
-        if self.running and self.speed:
-            # slow motion: wait for the next step's time slot, but keep answering commands
-            wait = self._next_step_at - time.perf_counter()
-            block, timeout = wait > 0, max(0.0, min(wait, 0.05))
+    def run(self) -> None:
+        try:
+            self._proc.start()
+        except Exception as exc:
+            self.event.emit("worker_failed", f"{type(exc).__name__}: {exc}")
+            return
+        self._child_conn.close()  # the child holds its end; EOF then means it has gone
+        with self._lock:
+            self._started = True
+            try:
+                for msg in self._pending:
+                    self._conn.send_bytes(msg)
+            except OSError:
+                pass
+            self._pending.clear()
+        clean = False
         while True:
             try:
-                cmd, payload = self._queue.get(block=block, timeout=timeout) if block else self._queue.get_nowait()
-            except queue.Empty:
-                return True
-            block = False
-            if cmd == "stop":
-                return False
-            self._dirty = True
-            try:
-                self._dispatch(cmd, payload)
-            except Exception as exc:  # a bad command must never kill the thread
-                self.event.emit("error", (f"'{cmd}' failed", f"{type(exc).__name__}: {exc}"))
+                msg = pickle.loads(self._conn.recv_bytes())
+            except (EOFError, OSError):
+                break
+            except Exception as exc:  # a message that cannot be read must not end the relay
+                self.event.emit("error", ("a message from the training process was unreadable",
+                                          f"{type(exc).__name__}: {exc}"))
+                continue
+            kind = msg[0]
+            if kind == "frame":
+                self.frameReady.emit(msg[1])
+            elif kind == "event":
+                self.event.emit(msg[1], msg[2])
+            elif kind == "bye":
+                clean = True
+                break
+        # after "bye" the child only tears its interpreter down; it need not be waited for
+        self._proc.join(0.2 if clean else 1.0)
+        if not clean and self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(1.0)
+        if not clean and not self._stopping:
+            self.event.emit("worker_died", f"exit code {self._proc.exitcode}")
 
-    def _dispatch(self, cmd: str, payload: Any) -> None:
-        from ganplay.engine.config import ConfigError
+    def stop(self, timeout_ms: int = 2000) -> bool:
+        """Ask the child to finish; a child that does not answer in time is killed (a process,
+        unlike a thread, can be ended without leaving this one in a bad state)."""
+        self._stopping = True
+        if not self.isRunning():
+            return True
+        self.send("stop")
+        if self.wait(timeout_ms):
+            return True
+        if self._proc.is_alive():
+            self._proc.kill()
+        return self.wait(2000)
 
-        if cmd == "start":
-            if self.trainer is not None:
-                self.running = True
-                self._next_step_at = 0.0
-                self._rate_t, self._rate_steps = time.perf_counter(), 0
-        elif cmd == "pause":
-            self.running = False
-            self._force_all()  # the paused picture gets fresh metrics and D*
-        elif cmd == "step":
-            self.running = False
-            self._do_steps(1, payload or "both")
-            self.frame_budget.force()
-        elif cmd == "reset":
-            self._reset(payload["config"], payload.get("points"), payload.get("data"))
-        elif cmd == "set":
-            path, value = payload
-            try:
-                self.trainer.set(path, value)
-            except ConfigError as exc:
-                self.event.emit("set_failed", (path, str(exc)))
-            else:
-                self.event.emit("set_ok", (path, self.trainer.get(path)))
-        elif cmd == "speed":
-            self.speed = int(payload)
-            self._next_step_at = 0.0
-        elif cmd == "stop_at":
-            self.stop_at = int(payload)
-        elif cmd == "layers":
-            self.layers = set(payload)
-            self.frame_budget.force()
-        elif cmd == "restore_good":
-            step = self.trainer.restore_last_good()
-            self.event.emit("restored", step)
-            self._force_all()
-        elif cmd == "budget":
-            for name, frac in dict(payload).items():
-                getattr(self, f"{name}_budget").fraction = float(frac)
-        elif cmd == "export":
-            from ganplay.engine.export import export_bundle
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid
 
-            path, formats = payload
-            try:
-                export_bundle(self.trainer, path, formats=tuple(formats))
-            except Exception as exc:
-                self.event.emit("file_failed", ("export", path, str(exc)))
-            else:
-                self.event.emit("file_done", ("export", path, None))
-        elif cmd == "save_session":
-            from ganplay.engine.session import save_session
 
-            path, history = payload
-            try:
-                save_session(self.trainer, history, path)
-            except Exception as exc:
-                self.event.emit("file_failed", ("save_session", path, str(exc)))
-            else:
-                self.event.emit("file_done", ("save_session", path, None))
-        elif cmd == "load_session":
-            from ganplay.engine.session import load_session
-
-            try:
-                trainer, history = load_session(payload)
-            except Exception as exc:  # the live session stays as it was
-                self.event.emit("file_failed", ("load_session", payload, str(exc)))
-            else:
-                self.running = False
-                self._install(trainer)
-                self.event.emit("file_done", ("load_session", payload,
-                                              (trainer.cfg.copy(), history, getattr(trainer, "points", None))))
-        elif cmd == "install_state":  # a recipe opened from the compare window
-            from ganplay.engine.trainer import Trainer
-
-            cfg, state, points = payload
-            try:
-                trainer = Trainer(cfg, points=points if cfg.data.name == "points" else None)
-                trainer.load_state_dict(state)
-            except Exception as exc:  # the live session stays as it was
-                self.event.emit("file_failed", ("install_state", "compared recipe", str(exc)))
-            else:
-                self.running = False
-                self._install(trainer)
-                self.event.emit("file_done", ("install_state", f"{cfg.loss.name} at step {trainer.step_count}",
-                                              (trainer.cfg.copy(), None, points)))
-        elif cmd == "ping":
-            self.event.emit("pong", payload)
-        else:
-            raise ValueError(f"unknown command '{cmd}'")
-
-    def _reset(self, config: Any, points: Any, data: Any, initial: bool = False) -> None:
-        from ganplay.engine.fallback import build_trainer
-
-        try:
-            trainer = build_trainer(config, points=points, data=data)
-        except Exception as exc:  # keep the current trainer: a bad setting must not lose it
-            self.event.emit("reset_failed", f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc))
-            if initial:
-                self.trainer = None
-            return
-        self._install(trainer)
-        self.event.emit("reset", {"device": str(trainer.device), "message": trainer.device_message,
-                                  "config": trainer.cfg.copy()})
-
-    def _install(self, trainer: Any) -> None:
-        self.trainer = trainer
-        self._stats.clear()
-        self._real_version += 1
-        image = F.is_image_data(trainer.data)
-        if image:
-            self._z, self._y, self._cols = F.image_grid_inputs(trainer)
-        else:
-            self._z, self._y, self._cols = F.fixed_z(trainer, F.N_FAKE), None, None
-        self._last_metrics_step = -1
-        self._rate_t, self._rate_steps, self._sps = time.perf_counter(), 0, 0.0
-        self._force_all()
-
-    def _force_all(self) -> None:
-        for b in (self.frame_budget, self.optimal_budget, self.metrics_budget, self.generator_budget):
-            b.force()
-
-    def _train_a_little(self) -> None:
-        if self.speed:
-            now = time.perf_counter()
-            if now < self._next_step_at:
-                return
-            self._next_step_at = max(now, self._next_step_at) + 1.0 / self.speed
-            self._do_steps(1, "both")
-            if self.speed <= 30:
-                self.frame_budget.force()  # slow motion: show every step
-        else:
-            self._do_steps(8, "both")  # a few steps between checks of the queue and the clock
-
-    def _do_steps(self, n: int, mode: str) -> None:
-        from ganplay.engine.fallback import step_with_fallback
-        from ganplay.engine.trainer import TrainingDiverged
-
-        tr = self.trainer
-        if tr is None:
-            return
-        get = self._stat_get
-        for _ in range(n):
-            if self.stop_at and tr.step_count >= self.stop_at and mode == "both" and self.running:
-                self.running = False
-                self.event.emit("stopped_at", tr.step_count)
-                self._force_all()
-                return
-            try:
-                tr, s, fallback = step_with_fallback(tr, mode)
-            except TrainingDiverged as exc:
-                self.running = False
-                self.event.emit("diverged", {"message": str(exc), "last_good": tr.last_good_step,
-                                             "step": tr.step_count})
-                self._force_all()
-                return
-            if fallback:  # CUDA failed mid-training: the same run goes on on the CPU
-                self._install(tr)
-                self.event.emit("device_fallback", {"message": fallback, "device": str(tr.device)})
-            self._stats.append(get(s))
-            self._rate_steps += 1
-            self._dirty = True
-
-    def _maybe_publish(self) -> None:
-        tr = self.trainer
-        if tr is None:
-            return
-        now = time.perf_counter()
-        if not self._dirty or not self.frame_budget.due(now):
-            return
-        self._dirty = False
-        side = 0.0  # time charged to the other budgets
-        dt = now - self._rate_t
-        if dt > 0.25:
-            inst = self._rate_steps / dt
-            self._sps = inst if self._sps == 0 else 0.5 * self._sps + 0.5 * inst
-            self._rate_t, self._rate_steps = now, 0
-        if not self.running:
-            self._sps = 0.0
-        if self._stats:
-            arr = np.asarray(self._stats, dtype=np.float64)
-            stats = {name: arr[:, i].copy() for i, name in enumerate(self._stat_names)}
-            self._stats.clear()
-        else:
-            stats = {}
-        fr = F.Frame(step=tr.step_count, running=self.running, steps_per_sec=self._sps, stats=stats,
-                     device=str(tr.device))
-        image = F.is_image_data(tr.data)
-        if image:
-            F.build_images(tr, fr, self._z, self._classify, self._y, self._cols)
-        else:
-            if self._real_sent != self._real_version:
-                fr.real = F.real_points(tr)
-            fr.real_version = self._real_version
-            with_opt = self.optimal_budget.due(now)
-            t_opt = time.perf_counter()
-            F.build_2d(tr, fr, self._z, self.layers, with_opt)
-            if with_opt and fr.optimal is not None:
-                # D* is a KDE per grid cell: charge its own budget, not the frame's
-                t1 = time.perf_counter()
-                self.optimal_budget.spent(t_opt, t1)
-                side += t1 - t_opt
-        if self.metrics_budget.due(now) and tr.step_count != self._last_metrics_step:
-            t0 = time.perf_counter()
-            eval_every = max(1, int(getattr(tr.cfg.train, "eval_every", 500) or 500))
-            if self._last_metrics_step < 0 or tr.step_count - self._last_metrics_step >= min(eval_every, 100) or not self.running:
-                try:
-                    fr.metrics = F.image_metrics(tr, self._classify) if image else F.live_metrics(tr)
-                    fr.metrics_step = tr.step_count
-                except Exception:
-                    fr.metrics = None
-                self._last_metrics_step = tr.step_count
-                t1 = time.perf_counter()
-                self.metrics_budget.spent(t0, t1)
-                side += t1 - t0
-        if self.generator_budget.due(now):
-            t0 = time.perf_counter()
-            from ganplay.engine.snapshot import snapshot_generator
-
-            fr.generator = snapshot_generator(tr)
-            t1 = time.perf_counter()
-            self.generator_budget.spent(t0, t1)
-            side += t1 - t0
-        end = time.perf_counter()
-        self.frame_budget.spent(now, end - side)
-        if fr.real is not None:
-            self._real_sent = self._real_version
-        self.frameReady.emit(fr)
+def make_worker(backend: str, config: Any, points: Any = None, data: Any = None) -> Any:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown worker backend '{backend}' (choose from {', '.join(BACKENDS)})")
+    cls = ProcessTrainWorker if backend == "process" else TrainWorker
+    return cls(config, points=points, data=data)
