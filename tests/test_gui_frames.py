@@ -115,6 +115,21 @@ def test_contour_mesh_and_tiles():
     np.testing.assert_array_equal(tiled[::-1][0:2, 0:3], imgs[0, 0])  # top-left is sample 0
 
 
+def test_iso_segments_trace_a_closed_circle():
+    """The worker's marching squares: a smooth radial field's 0.5 level is the circle r = 0.5,
+    closed (every end point shared by two segments), in data units."""
+    from ganplay.ui.frames import iso_segments
+
+    g = np.hypot(*np.meshgrid(np.linspace(-1, 1, 48), np.linspace(-1, 1, 48)))
+    seg = iso_segments(g, (-1.0, 1.0, -1.0, 1.0), 0.5)
+    assert seg.shape[1] == 2 and len(seg) % 2 == 0 and len(seg) > 40
+    r = np.hypot(seg[:, 0], seg[:, 1])
+    assert np.abs(r - 0.5).max() < 2e-3
+    _, counts = np.unique(np.round(seg, 5), axis=0, return_counts=True)
+    assert set(counts.tolist()) == {2}
+    assert iso_segments(np.zeros((5, 5)), (0.0, 1.0, 0.0, 1.0)).shape == (0, 2)  # no crossing
+
+
 def test_cgan_sample_grid_has_one_row_per_digit():
     from ganplay.engine.config import Config
     from ganplay.engine.presets import apply_preset

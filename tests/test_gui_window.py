@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
+from ganplay.engine import config as C
 from ganplay.engine.config import Config
 from ganplay.ui import frames as F
 from ganplay.ui.main_window import MainWindow
@@ -16,13 +17,17 @@ ENGINE_START_MS = 60_000   # first torch import + optimiser set-up on a busy 2-c
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
 
 
-def _open_window(qapp, tmp_path_factory, backend):
-    folder = tmp_path_factory.mktemp("qsettings_module")
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+def window_config() -> Config:
     cfg = Config()
     cfg.train.batch_size = 64   # small and quick: the tests check behaviour, not quality
     cfg.model.g_width = cfg.model.d_width = 32
-    w = MainWindow(cfg, backend=backend)
+    return cfg
+
+
+def _open_window(qapp, tmp_path_factory, backend):
+    folder = tmp_path_factory.mktemp("qsettings_module")
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    w = MainWindow(window_config(), backend=backend)
     assert w.worker.backend == backend
     w.show()
     deadline = time.monotonic() + ENGINE_START_MS / 1000
@@ -253,6 +258,41 @@ def test_image_data_shows_a_sample_grid(qtbot, thread_window):
     w.setup_panel.set_config(Config())
     _reset(qtbot, w)
     qtbot.waitUntil(lambda: not w.canvas.image_mode, timeout=5000)
+
+
+def test_switch_to_mnist_shows_digits_and_image_metrics(qtbot, window, describe):
+    """In the app's own (process) worker: MNIST from the shipped files, a small DCGAN, the fixed-z
+    grid with fixed levels, the digit histogram and the classifier's figures on the charts."""
+    w = window
+    _pause(qtbot, w)
+    cfg = Config()
+    for path, value in (("data.name", "mnist"), ("data.limit", 300), ("model.arch", "dcgan"),
+                        ("model.g_width", 16), ("model.d_width", 8), ("model.latent_dim", 8),
+                        ("train.batch_size", 16)):
+        C.set_field(cfg, path, value)
+    w.setup_panel.set_config(cfg)
+    _reset(qtbot, w)
+    assert describe(w)["data"] == "mnist"
+    qtbot.waitUntil(lambda: w.canvas.image_mode and w.canvas.grid_image.image is not None, timeout=20_000)
+    assert w.canvas.grid_image.image.shape == (8 * 29 - 1, 8 * 29 - 1)  # 64 digits, 1-pixel gaps
+    assert w.canvas.grid_image.levels is not None and list(w.canvas.grid_image.levels) == [-1, 1]
+    for _ in range(3):
+        w.act_step.trigger()
+    qtbot.waitUntil(lambda: w.current_step == 3, timeout=10_000)
+    # paused: the worker measures at once; the charts switch to the image figures
+    qtbot.waitUntil(lambda: w.history.get("mnist_score").n > 0 and w.charts.kind == "image", timeout=20_000)
+    qtbot.wait(300)
+    score = w.history.get("mnist_score").data()[1][-1]
+    assert 1.0 <= score <= 10.0
+    assert w.history.get("fid").data()[1][-1] > 0
+    assert 0 <= w.history.get("modes_pct").data()[1][-1] <= 100
+    assert _npts(w.charts.curves["mnist_score"]) >= 1 and _npts(w.charts.curves["fid"]) >= 1
+    assert "MNIST score" in " ".join(w.charts.plots) and len(w.charts.bars.opts["height"]) == 10
+    w.setup_panel.set_config(Config())
+    _reset(qtbot, w)
+    qtbot.waitUntil(lambda: not w.canvas.image_mode and w.charts.kind == "2d", timeout=10_000)
+    w.setup_panel.set_config(window_config())
+    _reset(qtbot, w)
 
 
 def test_chart_export_and_clear(qtbot, window, tmp_path):

@@ -26,22 +26,11 @@ LAYERS = (
 
 def contour_path(grid: np.ndarray, bounds: tuple[float, float, float, float],
                  level: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    """Iso-line of a (rows = y) grid sampled on ``bounds``, as x, y arrays with NaN breaks."""
-    res_y, res_x = grid.shape
-    x0, x1, y0, y1 = bounds
-    lines = pg.functions.isocurve(grid, level, connected=True)
-    if not lines:
-        return np.zeros(0), np.zeros(0)
-    parts = []
-    for ln in lines:
-        a = np.asarray(ln, dtype=np.float64)
-        parts.append(a)
-        parts.append(np.full((1, 2), np.nan))
-    a = np.concatenate(parts)
-    # isocurve gives (row, col) in pixel-corner units: subtract the half pixel
-    ys = y0 + (a[:, 0] - 0.5) * (y1 - y0) / (res_y - 1)
-    xs = x0 + (a[:, 1] - 0.5) * (x1 - x0) / (res_x - 1)
-    return xs, ys
+    """Iso-line of a (rows = y) grid sampled on ``bounds`` as x, y arrays of segment pairs."""
+    from .frames import iso_segments
+
+    seg = iso_segments(grid, bounds, level)
+    return seg[:, 0].astype(np.float64), seg[:, 1].astype(np.float64)
 
 
 def mesh_path(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -93,8 +82,8 @@ class DataCanvas(QWidget):
         self.surface.setLookupTable(D_CMAP.getLookupTable(0.0, 1.0, 256))
         self.surface.setLevels((0.0, 1.0))
         self.surface.setZValue(-10)
-        self.contour = pg.PlotCurveItem(pen=pg.mkPen("k", width=1), connect="finite")
-        self.optimal = pg.PlotCurveItem(pen=pg.mkPen("#555", width=1, style=Qt.PenStyle.DashLine), connect="finite")
+        self.contour = pg.PlotCurveItem(pen=pg.mkPen("k", width=1), connect="pairs")
+        self.optimal = pg.PlotCurveItem(pen=pg.mkPen("#555", width=1, style=Qt.PenStyle.DashLine), connect="pairs")
         self.mesh = pg.PlotCurveItem(pen=pg.mkPen((90, 90, 90, 70), width=1), connect="finite")
         self.real = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(REAL), pxMode=True)
         self.fake = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(FAKE), pxMode=True)
@@ -180,9 +169,17 @@ class DataCanvas(QWidget):
             dx, dy = (x1 - x0) / (res_x - 1), (y1 - y0) / (res_y - 1)
             self.surface.setImage(fr.surface, levels=(0.0, 1.0), autoLevels=False)
             self.surface.setRect(x0 - dx / 2, y0 - dy / 2, x1 - x0 + dx, y1 - y0 + dy)
-            self.contour.setData(*contour_path(fr.surface, fr.bounds))
+            seg = fr.surface_contour
+            if seg is None:
+                self.contour.setData(*contour_path(fr.surface, fr.bounds))
+            else:
+                self.contour.setData(seg[:, 0], seg[:, 1])
         if fr.optimal is not None:
-            self.optimal.setData(*contour_path(fr.optimal, fr.bounds))
+            seg = fr.optimal_contour
+            if seg is None:
+                self.optimal.setData(*contour_path(fr.optimal, fr.bounds))
+            else:
+                self.optimal.setData(seg[:, 0], seg[:, 1])
         if fr.arrows is not None and fr.fake is not None:
             n = len(fr.arrows)
             g = fr.arrows.astype(np.float64)

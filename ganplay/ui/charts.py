@@ -27,8 +27,18 @@ METRIC_PLOTS = (
     ("W1 and JSD (as D sees it)", [("w1", "W1", "#8c564b"), ("jsd", "JSD (batch)", "#e377c2"),
                                    ("jsd_eval", "JSD (2,500 samples)", "#7f7f7f")]),
 )
+# Image data (MNIST, Stacked MNIST): the shipped classifier's figures on 500 samples.
+IMAGE_METRIC_PLOTS = (
+    ("Classes present, precision, recall (%)", [("modes_pct", "% classes present", "#2ca02c"),
+                                                ("precision_pct", "precision %", "#1f77b4"),
+                                                ("recall_pct", "recall %", "#ff7f0e")]),
+    ("MNIST score (10 = sure and balanced)", [("mnist_score", "MNIST score", "#9467bd")]),
+    ("Fréchet distance (classifier features)", [("fid", "Fréchet distance", "#8c564b")]),
+)
+METRIC_KINDS = {"2d": METRIC_PLOTS, "image": IMAGE_METRIC_PLOTS}
 # series measured every few hundred steps: drawn with dots so single points show
-SPARSE_SERIES = frozenset({"modes_pct", "hq_pct", "w1", "jsd_eval"})
+SPARSE_SERIES = frozenset({"modes_pct", "hq_pct", "w1", "jsd_eval", "precision_pct", "recall_pct",
+                           "mnist_score", "fid"})
 
 
 class Series:
@@ -95,6 +105,9 @@ class History:
             m["modes_pct"] = 100.0 * m["modes_covered"] / m["modes_total"]
         if "hq_fraction" in m:
             m["hq_pct"] = 100.0 * m["hq_fraction"]
+        for key in ("precision", "recall"):
+            if key in m:
+                m[f"{key}_pct"] = 100.0 * m[key]
         for name, v in m.items():
             if v is None:
                 continue
@@ -161,23 +174,14 @@ class ChartPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.layout_widget)
         self.plots: dict[str, pg.PlotItem] = {}
-        self.curves: dict[str, pg.PlotDataItem] = {}
-        self._seen: dict[str, int] = {}
-        row = 0
-        for title, series in STEP_PLOTS + METRIC_PLOTS:
-            p = self.layout_widget.addPlot(row=row, col=0, title=title)
-            p.addLegend(offset=(-5, 5), labelTextSize="8pt")
-            p.showGrid(x=True, y=True, alpha=0.2)
-            p.setDownsampling(auto=True, mode="peak")
-            p.setClipToView(True)
-            for key, label, colour in series:
-                sym = "o" if key in SPARSE_SERIES else None
-                c = p.plot([], [], pen=pg.mkPen(colour, width=1), name=label,
-                           symbol=sym, symbolSize=4, symbolBrush=colour, symbolPen=None)
-                self.curves[key] = c
-            self.plots[title] = p
-            row += 1
+        # per kind of data, its metric plots and every curve shown (the step plots are shared)
+        self._kind_curves: dict[str, dict[str, pg.PlotDataItem]] = {}
+        self._seen: dict[int, int] = {}
+        step_curves = self._make_plots(STEP_PLOTS)
+        for kind, plots in METRIC_KINDS.items():
+            self._kind_curves[kind] = {**step_curves, **self._make_plots(plots)}
         self.plots["Mean D output"].addLine(y=0.5, pen=pg.mkPen("#888", style=pg.QtCore.Qt.PenStyle.DashLine))
+        self.plots["MNIST score (10 = sure and balanced)"].setLimits(yMin=0, yMax=11)
         first = self.plots[STEP_PLOTS[0][0]]
         for p in self.plots.values():
             if p is not first:
@@ -188,15 +192,54 @@ class ChartPanel(QWidget):
             p.disableAutoRange()
         self._ranges: dict[str, tuple[float, float]] = {}
         self._x_max = 0.0
-        self.bar_plot = self.layout_widget.addPlot(row=row, col=0, title="Samples per mode")
+        self.bar_plot = pg.PlotItem(title="Samples per mode")
         self.bar_plot.setMouseEnabled(x=False, y=False)
         self.bars = pg.BarGraphItem(x=np.zeros(0), height=np.zeros(0), width=0.8, brush="#2ca02c")
         self.bar_plot.addItem(self.bars)
         self._bar_key: tuple = ()
+        self.kind = ""
+        self.set_kind("2d")
+
+    def _make_plots(self, plots: tuple) -> dict[str, pg.PlotDataItem]:
+        curves: dict[str, pg.PlotDataItem] = {}
+        for title, series in plots:
+            p = pg.PlotItem(title=title)
+            p.addLegend(offset=(-5, 5), labelTextSize="8pt")
+            p.showGrid(x=True, y=True, alpha=0.2)
+            p.setDownsampling(auto=True, mode="peak")
+            p.setClipToView(True)
+            for key, label, colour in series:
+                sym = "o" if key in SPARSE_SERIES else None
+                curves[key] = p.plot([], [], pen=pg.mkPen(colour, width=1), name=label,
+                                     symbol=sym, symbolSize=4, symbolBrush=colour, symbolPen=None)
+            self.plots[title] = p
+        return curves
+
+    @property
+    def curves(self) -> dict[str, pg.PlotDataItem]:
+        """The curves on show: the step plots' and those of the current kind's metric plots."""
+        return self._kind_curves[self.kind]
+
+    def set_kind(self, kind: str) -> None:
+        """Show the metric plots of '2d' (modes, high quality, W1, JSD) or 'image' data (classes
+        present, precision/recall, MNIST score, Fréchet distance)."""
+        if kind == self.kind:
+            return
+        lw = self.layout_widget
+        for item in list(lw.ci.items):
+            lw.removeItem(item)
+        row = 0
+        for title, _ in STEP_PLOTS + METRIC_KINDS[kind]:
+            lw.addItem(self.plots[title], row=row, col=0)
+            row += 1
+        lw.addItem(self.bar_plot, row=row, col=0)
+        self.kind = kind
+        self._seen.clear()  # the new kind's curves catch up with their series
+        self.refresh()
 
     @property
     def metric_curve_keys(self) -> list[str]:
-        return [k for _, s in METRIC_PLOTS for k, _, _ in s]
+        return [k for _, s in METRIC_KINDS[self.kind] for k, _, _ in s]
 
     def refresh(self) -> None:
         changed = False
@@ -204,8 +247,8 @@ class ChartPanel(QWidget):
             s = self.history.series.get(key)
             if s is None:
                 continue
-            if self._seen.get(key) != s.version:
-                self._seen[key] = s.version
+            if self._seen.get(id(curve)) != s.version:
+                self._seen[id(curve)] = s.version
                 x, y = s.data()
                 curve.setData(x, y)
                 changed = True
@@ -214,7 +257,7 @@ class ChartPanel(QWidget):
 
     def _update_ranges(self) -> None:
         x_hi = 0.0
-        for title, series in STEP_PLOTS + METRIC_PLOTS:
+        for title, series in STEP_PLOTS + METRIC_KINDS[self.kind]:
             lo, hi = np.inf, -np.inf
             for key, _, _ in series:
                 s = self.history.series.get(key)

@@ -21,6 +21,55 @@ N_IMAGES = 64       # image data: an 8 x 8 grid from a fixed z
 FAKE_SEED = 4242    # fixed z for the generated points, so motion on screen is G changing, not z
 
 
+# Marching squares: for each corner pattern (bit 1 = bottom-left, 2 = bottom-right, 4 = top-right,
+# 8 = top-left above the level) the cell edges a segment joins (0 bottom, 1 right, 2 top, 3 left).
+_CASES = {1: ((3, 0),), 2: ((0, 1),), 3: ((3, 1),), 4: ((1, 2),), 5: ((3, 0), (1, 2)), 6: ((0, 2),),
+          7: ((3, 2),), 8: ((2, 3),), 9: ((0, 2),), 10: ((0, 1), (2, 3)), 11: ((1, 2),), 12: ((1, 3),),
+          13: ((0, 1),), 14: ((0, 3),)}
+
+
+def iso_segments(grid: np.ndarray, bounds: tuple[float, float, float, float],
+                 level: float = 0.5) -> np.ndarray:
+    """The ``level`` iso-line of a (rows = y) grid sampled on ``bounds``, as (2N, 2) float32 segment
+    end points (draw with connect="pairs"). Vectorised numpy, so the worker builds it, not the GUI."""
+    g = np.asarray(grid, np.float64)
+    ny, nx = g.shape
+    if ny < 2 or nx < 2:
+        return np.zeros((0, 2), np.float32)
+    a, b = g[:-1, :-1], g[:-1, 1:]      # bottom-left, bottom-right
+    d, c = g[1:, :-1], g[1:, 1:]        # top-left, top-right
+    case = ((a > level) * 1 + (b > level) * 2 + (c > level) * 4 + (d > level) * 8).astype(np.int8)
+
+    def frac(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        den = v - u
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(np.abs(den) > 1e-12, (level - u) / den, 0.5)
+        return np.clip(t, 0.0, 1.0)
+
+    jj, ii = np.meshgrid(np.arange(nx - 1, dtype=np.float64), np.arange(ny - 1, dtype=np.float64))
+    edges = np.empty((4, ny - 1, nx - 1, 2))
+    edges[0] = np.stack([jj + frac(a, b), ii], -1)
+    edges[1] = np.stack([jj + 1, ii + frac(b, c)], -1)
+    edges[2] = np.stack([jj + frac(d, c), ii + 1], -1)
+    edges[3] = np.stack([jj, ii + frac(a, d)], -1)
+    parts = []
+    for k, segs in _CASES.items():
+        sel = case == k
+        if not sel.any():
+            continue
+        for e0, e1 in segs:
+            p0, p1 = edges[e0][sel], edges[e1][sel]
+            parts.append(np.stack([p0, p1], 1).reshape(-1, 2))
+    if not parts:
+        return np.zeros((0, 2), np.float32)
+    pts = np.concatenate(parts)
+    x0, x1, y0, y1 = bounds
+    out = np.empty_like(pts)
+    out[:, 0] = x0 + pts[:, 0] * (x1 - x0) / (nx - 1)
+    out[:, 1] = y0 + pts[:, 1] * (y1 - y0) / (ny - 1)
+    return out.astype(np.float32)
+
+
 @dataclass
 class Frame:
     """One picture of the training state, built in the worker thread."""
@@ -35,6 +84,8 @@ class Frame:
     fake: np.ndarray | None = None               # (N, 2)
     surface: np.ndarray | None = None            # (res, res) in [0, 1], rows = y
     optimal: np.ndarray | None = None            # (res, res) D*, when the data density is known
+    surface_contour: np.ndarray | None = None    # (2N, 2) segments of D = 1/2
+    optimal_contour: np.ndarray | None = None    # (2N, 2) segments of D* = 1/2
     arrows: np.ndarray | None = None             # (N_ARROWS, 2) push vectors at fake[:N_ARROWS]
     mesh: np.ndarray | None = None               # (res, res, 2) or (res, 2)
     centers: np.ndarray | None = None            # (K, 2) mode centres
@@ -78,8 +129,11 @@ def build_2d(trainer: Any, frame: Frame, z: Any, layers: set[str], with_optimal:
     frame.fake = fake
     if "surface" in layers:
         frame.surface = M.decision_surface(trainer, frame.bounds, SURFACE_RES)
+        frame.surface_contour = iso_segments(frame.surface, frame.bounds)
     if "optimal" in layers and with_optimal:
         frame.optimal = M.optimal_surface(trainer, frame.bounds, OPTIMAL_RES, n_fake=400)
+        if frame.optimal is not None:
+            frame.optimal_contour = iso_segments(frame.optimal, frame.bounds)
     if "arrows" in layers and np.isfinite(fake).all():
         frame.arrows = M.gradient_field(trainer, fake[:N_ARROWS])
     if "mesh" in layers:
@@ -117,20 +171,24 @@ def build_images(trainer: Any, frame: Frame, z: Any, classify: Any, y: Any = Non
 
 
 def image_metrics(trainer: Any, classify: Any, n: int = 500) -> dict[str, float]:
-    """Digits present among n samples (the image analogue of modes covered) and the MNIST score."""
+    """The image charts' figures on n samples, in the shipped classifier's terms: classes (or
+    Stacked MNIST modes) present, the MNIST score, the Fréchet distance and k-NN precision/recall
+    against n real images (their statistics are computed once and cached on the data set)."""
     if classify is None:
         return {}
+    from ganplay.engine.image_metrics import evaluate_images
+
     try:
-        probs = np.asarray(classify(trainer.sample(n, seed=10_000)), np.float64)
-    except Exception:  # e.g. Stacked MNIST's three channels: no per-image class
+        m = evaluate_images(trainer, n=n, seed=10_000, n_real=n)
+    except Exception:  # a data set the classifier cannot read (tests' tiny images)
         return {}
-    if probs.ndim != 2 or len(probs) == 0:
-        return {}
-    counts = np.bincount(probs.argmax(1), minlength=probs.shape[1])
-    p = np.clip(probs, 1e-12, 1.0)
-    score = float(np.exp((p * (np.log(p) - np.log(p.mean(0, keepdims=True)))).sum(1).mean()))
-    return {"modes_covered": float((counts > 0).sum()), "modes_total": float(probs.shape[1]),
-            "mnist_score": score}
+    out = {"mnist_score": float(m["mnist_score"]), "fid": float(m["fid"]),
+           "precision": float(m["precision"]), "recall": float(m["recall"])}
+    if "modes_total" in m:  # Stacked MNIST: 1,000 digit triples
+        out.update(modes_covered=float(m["modes_covered"]), modes_total=float(m["modes_total"]))
+    else:
+        out.update(modes_covered=float(m["classes_covered"]), modes_total=10.0)
+    return out
 
 
 def live_metrics(trainer: Any, n: int = 2500, w1_n: int = 256) -> dict[str, float]:

@@ -719,7 +719,7 @@ class MainWindow(QMainWindow):
             if fr.real is None and prev.real is not None:
                 fr.real, fr.real_version = prev.real, prev.real_version
             if fr.optimal is None and prev.optimal is not None:
-                fr.optimal = prev.optimal
+                fr.optimal, fr.optimal_contour = prev.optimal, prev.optimal_contour
             if fr.generator is None and prev.generator is not None:
                 fr.generator = prev.generator
         self._latest = fr
@@ -734,6 +734,9 @@ class MainWindow(QMainWindow):
         t0 = time.perf_counter()
         self.frames_drawn += 1
         self.canvas.show_frame(fr)
+        kind = "image" if fr.images is not None else "2d"
+        if kind != self.charts.kind:
+            self.charts.set_kind(kind)
         if t0 - self._charts_at >= CHART_MS / 1000 or not fr.running:
             self._charts_at = t0
             self.charts.refresh()
@@ -774,6 +777,12 @@ class MainWindow(QMainWindow):
                 self._banner(payload["message"], actions=False)
             if not getattr(self, "_engine_ready", False):
                 self._engine_ready = True
+                if self.worker.backend == "process":
+                    import torch
+
+                    # this process only runs the latent explorer's small forward passes; more
+                    # threads would spin on the cores the training process needs
+                    torch.set_num_threads(1)
                 from ganplay.engine.losses import DESCRIPTIONS  # torch is loaded by now
 
                 self.setup_panel.set_loss_tooltips(DESCRIPTIONS)

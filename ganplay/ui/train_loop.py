@@ -381,6 +381,7 @@ class TrainLoop:
 
 # ---------------------------------------------------------------------- the child process side
 MAX_FRAMES_QUEUED = 4  # frames waiting for the GUI; beyond this the loop keeps stats and waits
+TRAINER_NICENESS = 10
 
 
 def serve(conn: Any, init: tuple[Any, Any, Any]) -> None:
@@ -430,6 +431,12 @@ def serve(conn: Any, init: tuple[Any, Any, Any]) -> None:
     def emit_event(kind: str, payload: Any) -> None:
         outbox.put(("event", kind, payload))
 
+    try:
+        # Training is the background job: when the window needs a core to paint, it gets it at
+        # once (an idle GUI costs training nothing).
+        os.nice(TRAINER_NICENESS)
+    except (AttributeError, OSError):  # not on this platform, or not allowed
+        pass
     threading.Thread(target=reader, name="ganplay-commands", daemon=True).start()
     out = threading.Thread(target=writer, name="ganplay-frames", daemon=True)
     out.start()
