@@ -49,11 +49,16 @@ class Series:
         self.y = np.empty(1024, np.float64)
         self.n = 0
         self.version = 0
+        self.lo, self.hi = np.inf, -np.inf  # finite extremes so far: y ranges without a scan
 
     def extend(self, x: np.ndarray, y: np.ndarray) -> None:
         k = len(x)
         if k == 0:
             return
+        fin = np.asarray(y, np.float64)
+        fin = fin[np.isfinite(fin)]
+        if fin.size:
+            self.lo, self.hi = min(self.lo, float(fin.min())), max(self.hi, float(fin.max()))
         if self.n + k > len(self.x):
             cap = max(2 * len(self.x), self.n + k)
             self.x = np.resize(self.x, cap)
@@ -74,6 +79,7 @@ class Series:
 
     def clear(self) -> None:
         self.n = 0
+        self.lo, self.hi = np.inf, -np.inf
         self.version += 1
 
 
@@ -192,6 +198,7 @@ class ChartPanel(QWidget):
             p.disableAutoRange()
         self._ranges: dict[str, tuple[float, float]] = {}
         self._x_max = 0.0
+        self._next_plot = 0
         self.bar_plot = pg.PlotItem(title="Samples per mode")
         self.bar_plot.setMouseEnabled(x=False, y=False)
         self.bars = pg.BarGraphItem(x=np.zeros(0), height=np.zeros(0), width=0.8, brush="#2ca02c")
@@ -241,35 +248,40 @@ class ChartPanel(QWidget):
     def metric_curve_keys(self) -> list[str]:
         return [k for _, s in METRIC_KINDS[self.kind] for k, _, _ in s]
 
-    def refresh(self) -> None:
+    def refresh(self, max_plots: int = 0) -> int:
+        """Push changed series to their curves, plot after plot. With ``max_plots`` > 0 it stops
+        after that many plots changed and goes on from the next one on the following call: the
+        window spreads the charts over its frames, so no single frame paints them all. Returns how
+        many plots changed."""
+        plots = STEP_PLOTS + METRIC_KINDS[self.kind]
+        n, done = len(plots), 0
+        for i in range(n):
+            idx = (self._next_plot + i) % n
+            title, series = plots[idx]
+            if self._refresh_plot(title, series):
+                done += 1
+                if max_plots and done >= max_plots:
+                    self._next_plot = (idx + 1) % n
+                    break
+        self._update_x()
+        return done
+
+    def _refresh_plot(self, title: str, series: list) -> bool:
         changed = False
-        for key, curve in self.curves.items():
+        lo, hi = np.inf, -np.inf
+        for key, _, _ in series:
             s = self.history.series.get(key)
             if s is None:
                 continue
+            curve = self.curves[key]
             if self._seen.get(id(curve)) != s.version:
                 self._seen[id(curve)] = s.version
                 x, y = s.data()
                 curve.setData(x, y)
                 changed = True
-        if changed:
-            self._update_ranges()
-
-    def _update_ranges(self) -> None:
-        x_hi = 0.0
-        for title, series in STEP_PLOTS + METRIC_KINDS[self.kind]:
-            lo, hi = np.inf, -np.inf
-            for key, _, _ in series:
-                s = self.history.series.get(key)
-                if s is None or s.n == 0:
-                    continue
-                x, y = s.data()
-                x_hi = max(x_hi, float(x[-1]))
-                fin = y[np.isfinite(y)]
-                if fin.size:
-                    lo, hi = min(lo, float(fin.min())), max(hi, float(fin.max()))
-            if not np.isfinite(lo):
-                continue
+            if s.n:
+                lo, hi = min(lo, s.lo), max(hi, s.hi)
+        if changed and np.isfinite(lo):
             cur = self._ranges.get(title)
             span = hi - lo if hi - lo > 1e-9 else 0.5 + 0.1 * abs(hi)  # a flat line gets a band
             # grow when the data leave the range; shrink when they fill under a third of it
@@ -277,9 +289,21 @@ class ChartPanel(QWidget):
                 new = (lo - 0.1 * span, hi + 0.1 * span)
                 self._ranges[title] = new
                 self.plots[title].setYRange(*new, padding=0)
+        return changed
+
+    def _update_x(self) -> None:
+        x_hi = 0.0
+        for _, series in STEP_PLOTS + METRIC_KINDS[self.kind]:
+            for key, _, _ in series:
+                s = self.history.series.get(key)
+                if s is not None and s.n:
+                    x_hi = max(x_hi, float(s.x[s.n - 1]))
+        # A new x range repaints every (linked) chart at once: double it, so that happens once
+        # per doubling of the step count, not every few seconds.
         if x_hi > self._x_max or x_hi < self._x_max / 4:
-            self._x_max = max(10.0, x_hi * 1.25)
+            self._x_max = max(10.0, x_hi * 2.0)
             self.plots[STEP_PLOTS[0][0]].setXRange(0, self._x_max, padding=0)
+
     def set_bars(self, counts: np.ndarray | None, covered: np.ndarray | None = None,
                  title: str = "Samples per mode") -> None:
         if counts is None:

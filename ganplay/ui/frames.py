@@ -14,7 +14,7 @@ import numpy as np
 N_REAL = 512        # real points drawn on the canvas (fixed per reset: they do not move)
 N_FAKE = 512        # generated points per frame
 N_ARROWS = 96       # gradient arrows (on the first N_ARROWS generated points)
-SURFACE_RES = 48    # decision-surface grid (cost grows with its square; 48 keeps frames cheap)
+SURFACE_RES = 40    # decision-surface grid: D on 1,600 points, the largest part of a frame's cost
 OPTIMAL_RES = 40    # D* grid: a KDE of G's samples per cell, so coarser
 MESH_RES = 21       # manifold mesh: MESH_RES x MESH_RES z-grid
 N_IMAGES = 64       # image data: an 8 x 8 grid from a fixed z

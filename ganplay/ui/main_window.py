@@ -33,7 +33,6 @@ REDRAW_MS = 33  # ~30 frames per second; training speed does not depend on it
 # The worker holds the GIL between torch calls; a short switch interval (CPython's default is
 # 5 ms) lets the GUI thread in sooner, which keeps the event loop responsive.
 SWITCH_INTERVAL_S = 0.001
-CHART_MS = 250  # charts redraw at most 4 times a second (axis painting is costly)
 
 
 def _module_available(name: str) -> bool:
@@ -79,7 +78,6 @@ class MainWindow(QMainWindow):
         self._bundle: Any = None
         self.device_text = "starting..."
         self.redraw_ms: deque[float] = deque(maxlen=2000)  # GUI cost per frame, for the bench
-        self._charts_at = 0.0
         sys.setswitchinterval(SWITCH_INTERVAL_S)
 
         self._build_central()
@@ -737,9 +735,9 @@ class MainWindow(QMainWindow):
         kind = "image" if fr.images is not None else "2d"
         if kind != self.charts.kind:
             self.charts.set_kind(kind)
-        if t0 - self._charts_at >= CHART_MS / 1000 or not fr.running:
-            self._charts_at = t0
-            self.charts.refresh()
+        # while training, one chart per frame (each still redraws a few times a second): a
+        # frame that repainted every chart would keep the event loop busy for tens of ms
+        self.charts.refresh(max_plots=1 if fr.running else 0)
         if fr.images is not None:
             if fr.class_hist is not None:
                 self.charts.set_bars(fr.class_hist, None, "Generated digits per class")
