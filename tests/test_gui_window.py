@@ -295,6 +295,34 @@ def test_switch_to_mnist_shows_digits_and_image_metrics(qtbot, window, describe)
     _reset(qtbot, w)
 
 
+def test_a_lost_training_process_is_replaced_with_a_message(qtbot, window, errors, describe):
+    import os
+    import signal
+
+    w = window
+    assert w.worker.backend == "process" and w.worker.pid and w.worker.pid != os.getpid()
+    _pause(qtbot, w)
+    old = w.worker
+    with qtbot.waitSignal(w.resetDone, timeout=ENGINE_START_MS):
+        os.kill(old.pid, signal.SIGKILL)
+    assert w.worker is not old and not old.isRunning()
+    assert errors and "stopped unexpectedly" in errors[-1][0] and "new one" in errors[-1][1]
+    assert describe(w)["step"] == 0 and w.current_step == 0
+    w.act_step.trigger()
+    qtbot.waitUntil(lambda: w.current_step == 1, timeout=10_000)
+
+
+def test_worker_backend_follows_the_environment(monkeypatch):
+    from ganplay.ui.worker import default_backend, make_worker
+
+    monkeypatch.delenv("GANPLAY_WORKER", raising=False)
+    assert default_backend() == "process"
+    monkeypatch.setenv("GANPLAY_WORKER", "thread")
+    assert default_backend() == "thread"
+    with pytest.raises(ValueError, match="unknown worker backend"):
+        make_worker("fork", Config())
+
+
 def test_chart_export_and_clear(qtbot, window, tmp_path):
     w = window
     w.act_play.trigger()
