@@ -295,6 +295,35 @@ def test_switch_to_mnist_shows_digits_and_image_metrics(qtbot, window, describe)
     _reset(qtbot, w)
 
 
+def test_mnist_from_a_folder_shows_loading_progress_and_a_bad_folder_a_dialog(qtbot, window, errors,
+                                                                              describe, tmp_path):
+    from ganplay.assets import asset_path
+
+    w = window
+    _pause(qtbot, w)
+    events: list[tuple] = []
+    w.worker.event.connect(lambda kind, payload: events.append(payload) if kind == "loading" else None)
+    cfg = Config()
+    for path, value in (("data.name", "mnist"), ("data.path", str(asset_path("mnist"))),
+                        ("data.limit", 200), ("model.arch", "dcgan"), ("model.g_width", 16),
+                        ("model.d_width", 8), ("model.latent_dim", 8), ("train.batch_size", 16)):
+        C.set_field(cfg, path, value)
+    w.setup_panel.set_config(cfg)
+    _reset(qtbot, w)
+    assert describe(w)["data"] == "mnist"
+    assert events and events[0][0] < 1.0 and "images" in events[0][1] and events[-1][0] == 1.0
+    assert not w.load_bar.isVisible()
+    # a folder without MNIST files: a dialog that names what is missing; the session stays
+    cfg.data.path = str(tmp_path)
+    w.setup_panel.set_config(cfg)
+    w.act_reset.trigger()
+    qtbot.waitUntil(lambda: bool(errors), timeout=10_000)
+    assert str(tmp_path) in errors[-1][1] or "MNIST" in errors[-1][1]
+    assert describe(w)["data"] == "mnist"
+    w.setup_panel.set_config(window_config())
+    _reset(qtbot, w)
+
+
 def test_a_lost_training_process_is_replaced_with_a_message(qtbot, window, errors, describe):
     import os
     import signal

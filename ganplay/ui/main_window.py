@@ -16,8 +16,8 @@ import numpy as np
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow,
-                               QMessageBox, QPushButton, QSlider, QSpinBox, QToolButton, QVBoxLayout,
-                               QWidget)
+                               QMessageBox, QProgressBar, QPushButton, QSlider, QSpinBox, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from ganplay.engine import config as C
 from ganplay.engine.presets import PRESETS, apply_preset
@@ -325,7 +325,12 @@ class MainWindow(QMainWindow):
         self.sps_label.setToolTip("Training speed, measured in the worker thread")
         self.device_label = QLabel("device: starting...")
         self.device_label.setToolTip("Where the networks train")
-        for w in (self.step_label, self.sps_label, self.device_label):
+        self.load_bar = QProgressBar()
+        self.load_bar.setRange(0, 100)
+        self.load_bar.setMaximumWidth(220)
+        self.load_bar.setFormat("loading data %p%")
+        self.load_bar.hide()
+        for w in (self.load_bar, self.step_label, self.sps_label, self.device_label):
             sb.addPermanentWidget(w)
 
     # ================================================================== settings
@@ -787,6 +792,13 @@ class MainWindow(QMainWindow):
                 self._install_latent_panel()
                 self.engineReady.emit()
             self.resetDone.emit()
+        elif kind == "loading":
+            fraction, text = payload
+            self.load_bar.setVisible(fraction < 1.0)
+            self.load_bar.setValue(int(100 * fraction))
+            if text:
+                self.load_bar.setToolTip(text)
+                self.statusBar().showMessage(f"Loading {text}", 2000)
         elif kind == "device_fallback":
             self.device_text = payload["device"]
             self.device_label.setText(f"device: {self.device_text}")

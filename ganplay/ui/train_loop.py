@@ -245,15 +245,34 @@ class TrainLoop:
         from ganplay.engine.fallback import build_trainer
 
         try:
+            if data is None and config.data.name in ("mnist", "stacked_mnist") and config.data.path:
+                # the user's own MNIST files (60,000 images take seconds): load with progress
+                from ganplay.engine.mnist import make_image_dataset
+
+                data = make_image_dataset(config.data, progress=self._loading_progress())
             trainer = build_trainer(config, points=points, data=data)
         except Exception as exc:  # keep the current trainer: a bad setting must not lose it
             self.emit_event("reset_failed", f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc))
             if initial:
                 self.trainer = None
             return
+        finally:
+            self.emit_event("loading", (1.0, ""))
         self._install(trainer)
         self.emit_event("reset", {"device": str(trainer.device), "message": trainer.device_message,
                                   "config": trainer.cfg.copy()})
+
+    def _loading_progress(self) -> Callable[[float, str], None]:
+        """A progress callback that sends at most ten 'loading' events a second."""
+        last = [0.0]
+
+        def report(fraction: float, text: str) -> None:
+            now = time.perf_counter()
+            if now - last[0] >= 0.1:
+                last[0] = now
+                self.emit_event("loading", (float(fraction), str(text)))
+
+        return report
 
     def _install(self, trainer: Any) -> None:
         self.trainer = trainer
