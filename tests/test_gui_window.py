@@ -482,10 +482,10 @@ def test_cuda_out_of_memory_mid_training_falls_back_to_the_cpu(qtbot, thread_win
     assert w.worker.trainer.device.type == "cpu"
 
 
-def test_compare_window_opens_and_a_multiple_continues_here(qtbot, thread_window):
+def test_compare_window_opens_and_a_multiple_continues_here(qtbot, window, describe):
     from ganplay.engine.trainer import Trainer
 
-    w = thread_window
+    w = window
     _pause(qtbot, w)
     view = w.open_compare()
     assert view.isVisible() and view.base_config.loss.name == w.config.loss.name
@@ -495,8 +495,11 @@ def test_compare_window_opens_and_a_multiple_continues_here(qtbot, thread_window
     for _ in range(3):
         tr.step()
     view.openInPlayground.emit((cfg, tr.state_dict()))  # what clicking a multiple sends
-    qtbot.waitUntil(lambda: w.worker.trainer.step_count == 3 and w.worker.trainer.cfg.loss.name == "hinge",
+    qtbot.waitUntil(lambda: w.config.loss.name == "hinge" and w.current_step == 3, timeout=10_000)
+    live = describe(w)
+    assert live["step"] == 3 and live["config"].loss.name == "hinge"
+    # the weights crossed into the training process intact: its frame shows G(fixed z) exactly
+    qtbot.waitUntil(lambda: w._latest is not None and w._latest.step == 3 and w._latest.fake is not None,
                     timeout=10_000)
-    qtbot.waitUntil(lambda: w.config.loss.name == "hinge", timeout=5000)
-    assert np.array_equal(w.worker.trainer.sample(50, seed=1), tr.sample(50, seed=1))
+    np.testing.assert_allclose(w._latest.fake, tr.generate(F.fixed_z(tr, F.N_FAKE)), atol=1e-6)
     view.close()
