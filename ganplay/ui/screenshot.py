@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     w.stop_spin.setValue(args.steps)
     w.act_play.trigger()
     t0 = time.monotonic()
-    wait(lambda: w.current_step >= args.steps and not w.worker.running, 3600)
+    wait(lambda: w.current_step >= args.steps and w._latest is not None and not w._latest.running, 3600)
     elapsed = time.monotonic() - t0
     n = w.frames_received
     wait(lambda: w.frames_received >= n + 1 and w._latest is not None and w._latest.metrics is not None, 20)
@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     app.processEvents()
     ok = w.grab().save(args.output)
     last = {k: round(float(w.history.get(k).data()[1][-1]), 3)
-            for k in ("modes_covered", "hq_fraction", "w1", "jsd_eval") if w.history.get(k).n}
+            for k in ("modes_covered", "hq_fraction", "w1", "jsd_eval", "mnist_score", "fid")
+            if w.history.get(k).n}
     print(f"{args.preset}: {w.current_step} steps in {elapsed:.0f} s; last metrics {last}; saved {args.output}: {ok}")
     w.close()
     return 0 if ok else 1
