@@ -36,6 +36,8 @@ IMAGE_METRIC_PLOTS = (
     ("Fréchet distance (classifier features)", [("fid", "Fréchet distance", "#8c564b")]),
 )
 METRIC_KINDS = {"2d": METRIC_PLOTS, "image": IMAGE_METRIC_PLOTS}
+# plots with a log y axis: the Fréchet distance falls from ~1000 to ~10 and the end matters
+LOG_Y_PLOTS = frozenset({"Fréchet distance (classifier features)"})
 # series measured every few hundred steps: drawn with dots so single points show
 SPARSE_SERIES = frozenset({"modes_pct", "hq_pct", "w1", "jsd_eval", "precision_pct", "recall_pct",
                            "mnist_score", "fid"})
@@ -215,6 +217,11 @@ class ChartPanel(QWidget):
             p.showGrid(x=True, y=True, alpha=0.2)
             p.setDownsampling(auto=True, mode="peak")
             p.setClipToView(True)
+            if title in LOG_Y_PLOTS:
+                p.setLogMode(y=True)
+                # fixed 1-3-10 labels: pyqtgraph's own log labels pile up in a short plot
+                p.getAxis("left").setTicks([[(float(np.log10(v)), f"{v:g}") for v in
+                                             (1, 3, 10, 30, 100, 300, 1000, 3000, 10000)]])
             for key, label, colour in series:
                 sym = "o" if key in SPARSE_SERIES else None
                 curves[key] = p.plot([], [], pen=pg.mkPen(colour, width=1), name=label,
@@ -281,6 +288,8 @@ class ChartPanel(QWidget):
                 changed = True
             if s.n:
                 lo, hi = min(lo, s.lo), max(hi, s.hi)
+        if changed and np.isfinite(lo) and title in LOG_Y_PLOTS:  # the view works in log10 units
+            lo, hi = np.log10(max(lo, 1e-3)), np.log10(max(hi, 1e-3))
         if changed and np.isfinite(lo):
             cur = self._ranges.get(title)
             span = hi - lo if hi - lo > 1e-9 else 0.5 + 0.1 * abs(hi)  # a flat line gets a band
