@@ -1,2 +1,2 @@
-"""The PySide6 window. Importing this package loads no torch: the engine arrives in the worker
-thread after the window is on screen."""
+"""The PySide6 window. Importing this package loads no torch: the engine starts in the training
+process (or thread) after the window is on screen."""
