@@ -341,6 +341,25 @@ def test_a_lost_training_process_is_replaced_with_a_message(qtbot, window, error
     qtbot.waitUntil(lambda: w.current_step == 1, timeout=10_000)
 
 
+def test_no_training_process_falls_back_to_a_thread(qtbot, monkeypatch):
+    import multiprocessing.context
+
+    def refuse(self):
+        raise OSError("process creation refused (test)")
+
+    monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", refuse)
+    w = MainWindow(window_config(), backend="process")
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: getattr(w, "_engine_ready", False), timeout=ENGINE_START_MS)
+    assert w.worker.backend == "thread" and w.backend == "thread"
+    assert "process creation refused" in w.statusBar().currentMessage()
+    w.act_step.trigger()
+    qtbot.waitUntil(lambda: w.current_step == 1, timeout=10_000)
+    w.close()
+    assert not w.worker.isRunning()
+
+
 def test_worker_backend_follows_the_environment(monkeypatch):
     from ganplay.ui.worker import default_backend, make_worker
 
