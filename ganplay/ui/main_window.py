@@ -322,7 +322,7 @@ class MainWindow(QMainWindow):
         self.step_label.setToolTip("Training steps done (one step = k D updates + one G update)")
         self.sps_label = QLabel("0 steps/s")
         self.sps_label.setMinimumWidth(90)
-        self.sps_label.setToolTip("Training speed, measured in the worker thread")
+        self.sps_label.setToolTip("Training speed, measured where the training runs")
         self.device_label = QLabel("device: starting...")
         self.device_label.setToolTip("Where the networks train")
         self.load_bar = QProgressBar()
