@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="config overrides on top of the preset")
     ap.add_argument("--layers", default="surface,real,fake,centers")
     ap.add_argument("--frame-share", type=float, default=0.5,
-                    help="share of the worker's time for drawing frames (the window uses 0.06)")
+                    help="share of the worker's time for drawing frames (the window uses 0.05)")
     args = ap.parse_args(argv)
 
     from PySide6.QtCore import QSettings
@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         # hide on the canvas only: the worker keeps computing every layer, as in normal use
         win.canvas.set_layer_visible(key, key in keep)
     # a recording wants a smooth picture more than top training speed: let the worker spend up
-    # to half its time on frames (normally 6%) so the canvas updates several times a second
-    win.worker.frame_budget.fraction = args.frame_share
+    # to half its time on frames (normally 5%) so the canvas updates several times a second
+    win.worker.send("budget", {"frame": args.frame_share})
     ready = []
     win.engineReady.connect(lambda: ready.append(True))
     deadline = time.time() + 120

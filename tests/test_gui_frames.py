@@ -149,3 +149,29 @@ def test_cgan_sample_grid_has_one_row_per_digit():
     # batched vs single evaluation differ only by float rounding on the CPU
     assert np.allclose(fr.images[8], tr.generate(z[8:9], y[8:9])[0].reshape(1, 28, 28), atol=1e-5)
     assert tile_images(fr.images, cols=fr.image_cols).shape == (10 * 29 - 1, 8 * 29 - 1)
+
+
+def test_train_loop_runs_without_qt_from_its_queue():
+    """The loop both transports share, driven headless: commands in order, frames and events out."""
+    import queue
+
+    from ganplay.engine.config import Config
+    from ganplay.ui.train_loop import TrainLoop
+
+    cfg = Config()
+    cfg.train.batch_size, cfg.model.g_width, cfg.model.d_width = 32, 16, 16
+    inbox: queue.Queue = queue.Queue()
+    frames: list = []
+    events: list = []
+    loop = TrainLoop(inbox, frames.append, lambda kind, payload: events.append((kind, payload)),
+                     stopped=lambda: bool(frames), torch_threads=1)  # ends after its first frame
+    for cmd in (("budget", {"frame": 0.5}), ("step", "both"), ("step", "d"), ("describe", None),
+                ("set", ("loss.name", "nope"))):
+        inbox.put(cmd)
+    loop.run(cfg)
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "reset" and "set_failed" in kinds
+    described = dict(events)["described"]
+    assert described["step"] == 2 and described["config"].train.batch_size == 32
+    assert loop.frame_budget.fraction == 0.5
+    assert frames and frames[-1].step == 2 and frames[-1].fake.shape[1] == 2

@@ -244,8 +244,9 @@ class TrainLoop:
     def _reset(self, config: Any, points: Any, data: Any, initial: bool = False) -> None:
         from ganplay.engine.fallback import build_trainer
 
+        loading = data is None and config.data.name in ("mnist", "stacked_mnist") and bool(config.data.path)
         try:
-            if data is None and config.data.name in ("mnist", "stacked_mnist") and config.data.path:
+            if loading:
                 # the user's own MNIST files (60,000 images take seconds): load with progress
                 from ganplay.engine.mnist import make_image_dataset
 
@@ -257,7 +258,8 @@ class TrainLoop:
                 self.trainer = None
             return
         finally:
-            self.emit_event("loading", (1.0, ""))
+            if loading:
+                self.emit_event("loading", (1.0, ""))
         self._install(trainer)
         self.emit_event("reset", {"device": str(trainer.device), "message": trainer.device_message,
                                   "config": trainer.cfg.copy()})
