@@ -48,7 +48,6 @@ class TrainWorker(CommandThread):
 
     def run(self) -> None:
         self.loop.run(*self._init)
-        self.loop.running = False
 
 
 class ProcessTrainWorker(QThread):
