@@ -68,6 +68,9 @@ class ModelConfig:
     spectral_norm: bool = False
     init: str = "default"
     conditional: bool = False   # cGAN: G(z, y), D(x, y)
+    # > 0: G reads a discrete mode k = argmax(z[:latent_modes]) next to z (models.latent_mode_code),
+    # so the prior acts as a mixture of that many separated Gaussians (DeLiGAN-style)
+    latent_modes: int = 0
 
 
 @dataclass
@@ -147,7 +150,7 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "data.grid_n": (1, 100), "data.spacing": (1e-6, None), "data.noise": (0, None),
     "data.limit": (0, None),
     "model.latent_dim": (1, 4096), "model.g_depth": (0, 64), "model.g_width": (1, 65536),
-    "model.d_depth": (0, 64), "model.d_width": (1, 65536),
+    "model.d_depth": (0, 64), "model.d_width": (1, 65536), "model.latent_modes": (0, 1024),
     "loss.real_label": (0.5, 1.0), "loss.clip": (0, None), "loss.gp_lambda": (0, None),
     "loss.gp": (0, None), "loss.r1": (0, None),
     "train.steps": (0, None), "train.batch_size": (1, 1 << 20), "train.d_steps": (0, 1000),
@@ -271,6 +274,10 @@ def validate(cfg: Config) -> None:
             f"train.pack ({cfg.train.pack})")
     if cfg.model.arch == "dcgan" and cfg.data.name not in IMAGE_DATASETS:
         raise ConfigError("bad value 'dcgan' for 'model.arch': the DCGAN needs an image data set (mnist)")
+    if cfg.model.latent_modes > cfg.model.latent_dim:
+        raise ConfigError(
+            f"bad value {cfg.model.latent_modes} for 'model.latent_modes': the mode is read from the "
+            f"first latent_modes coordinates of z, so it must be at most model.latent_dim ({cfg.model.latent_dim})")
     if cfg.data.name == "points" and not cfg.data.path:
         raise ConfigError("'data.path' must name a .csv or .npy file when data.name is 'points'")
 

@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
 from .config import Config, ModelConfig
-from .models import activation
+from .models import activation, latent_mode_code
 
 SIDE = 28
 
@@ -66,9 +66,11 @@ class DCGANGenerator(nn.Module):
         w = max(2, cfg.g_width)
         self.embed_dim = min(n_classes, 50) if n_classes else 0
         self.embed = nn.Embedding(n_classes, self.embed_dim) if n_classes else None
+        self.modes = cfg.latent_modes
         self.net = _seq(
             # a 7x7 transposed convolution of a 1x1 input is DCGAN's "project and reshape"
-            nn.ConvTranspose2d(cfg.latent_dim + self.embed_dim, w, 7, 1, 0, bias=cfg.g_norm == "none"),
+            nn.ConvTranspose2d(cfg.latent_dim + self.embed_dim + self.modes, w, 7, 1, 0,
+                               bias=cfg.g_norm == "none"),
             norm2d(cfg.g_norm, w), activation(cfg.g_activation),
             nn.ConvTranspose2d(w, w // 2, 4, 2, 1, bias=cfg.g_norm == "none"),
             norm2d(cfg.g_norm, w // 2), activation(cfg.g_activation),
@@ -78,6 +80,8 @@ class DCGANGenerator(nn.Module):
         dcgan_init(self)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.modes:
+            z = torch.cat([z, latent_mode_code(z, self.modes)], 1)
         if self.embed is not None:
             assert y is not None, "a conditional generator needs labels"
             z = torch.cat([z, self.embed(y)], 1)
@@ -130,14 +134,15 @@ def build_dcgan(cfg: Config, data: Any, n_classes: int) -> tuple[DCGANGenerator,
 
 
 # The image recipes live with the other presets (a torch-free module the GUI reads early).
-from .presets import CDCGAN_RECIPE, DCGAN_RECIPE  # noqa: E402
+from .presets import CDCGAN_RECIPE, DCGAN_PLAIN_RECIPE, DCGAN_RECIPE  # noqa: E402
 
-IMAGE_RECIPES: dict[str, dict[str, Any]] = {"dcgan": DCGAN_RECIPE, "cdcgan": CDCGAN_RECIPE}
+IMAGE_RECIPES: dict[str, dict[str, Any]] = {"dcgan": DCGAN_RECIPE, "dcgan-plain": DCGAN_PLAIN_RECIPE,
+                                             "cdcgan": CDCGAN_RECIPE}
 
-# Stacked MNIST mode-collapse comparison: the same DCGAN, plain and packed (PacGAN2).
+# Stacked MNIST mode-collapse comparison: Radford's DCGAN (the published anchor), plain and packed.
 STACKED_RECIPES: dict[str, dict[str, Any]] = {
-    "vanilla": dict(DCGAN_RECIPE),
-    "pacgan2": {**DCGAN_RECIPE, "train.pack": 2},
+    "vanilla": dict(DCGAN_PLAIN_RECIPE),
+    "pacgan2": {**DCGAN_PLAIN_RECIPE, "train.pack": 2},
 }
 
 

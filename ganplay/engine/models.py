@@ -45,6 +45,25 @@ def mlp(in_dim: int, out_dim: int, depth: int, width: int, act: str, norm: str,
     return nn.Sequential(*layers)
 
 
+# How far apart the modes of ``latent_mode_code`` put their Gaussians: one-hot codes scaled by
+# this are sqrt(2) * 3 = 4.2 apart, four standard deviations of z, so the modes barely overlap.
+MODE_SCALE = 3.0
+
+
+def latent_mode_code(z: torch.Tensor, modes: int) -> torch.Tensor:
+    """``MODE_SCALE`` * one-hot(argmax z[:, :modes]): a discrete mode read off a Gaussian z.
+
+    Why: a continuous prior is connected, but digits (or the modes of a ring) are not, so a plain
+    G must spend part of z on in-between shapes (a 4 that is half a 9). Feeding G this code next to
+    z makes its input a mixture of ``modes`` well separated Gaussians (as DeLiGAN's mixture prior),
+    while z itself stays N(0, I): sampling, sliders and exported bundles need nothing new. The
+    argmax of iid Gaussians is uniform, so every mode is drawn equally often.
+    """
+    k = z[:, :modes].argmax(1)
+    # a comparison instead of one_hot keeps the graph exportable (torch.export, ONNX)
+    return (k[:, None] == torch.arange(modes, device=z.device)[None]).to(z.dtype) * MODE_SCALE
+
+
 class MLPGenerator(nn.Module):
     """G(z[, y]) -> x. With ``n_classes`` > 0 a one-hot label is concatenated to z."""
 
@@ -53,10 +72,13 @@ class MLPGenerator(nn.Module):
         self.latent_dim = cfg.latent_dim
         self.data_dim = data_dim
         self.n_classes = n_classes
-        self.net = mlp(cfg.latent_dim + n_classes, data_dim, cfg.g_depth, cfg.g_width,
+        self.modes = cfg.latent_modes
+        self.net = mlp(cfg.latent_dim + n_classes + self.modes, data_dim, cfg.g_depth, cfg.g_width,
                        cfg.g_activation, cfg.g_norm, out_act=nn.Tanh() if out_tanh else None)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.modes:
+            z = torch.cat([z, latent_mode_code(z, self.modes)], 1)
         if self.n_classes:
             assert y is not None, "a conditional generator needs labels"
             z = torch.cat([z, nn.functional.one_hot(y, self.n_classes).to(z.dtype)], 1)

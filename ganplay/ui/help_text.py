@@ -16,6 +16,7 @@ FIELD_HELP: dict[str, str] = {
     "model.arch": "Network family: fully connected MLPs, or the convolutional DCGAN (images only).",
     "model.latent_dim": "Dimension of z; 1 or 2 lets the canvas draw G's manifold as a mesh.",
     "model.prior": "Distribution of z: standard Gaussian N(0, I) or uniform U(-1, 1).",
+    "model.latent_modes": "K > 0: G also reads which of z's first K coordinates is largest, as a one-hot code, so its input is a mixture of K separated Gaussians and it need not draw in-between shapes (0 = off).",
     "model.g_depth": "Number of hidden layers in the generator.",
     "model.g_width": "Units per hidden layer of the generator.",
     "model.d_depth": "Number of hidden layers in the discriminator.",

@@ -336,7 +336,10 @@ class LatentPanel(QWidget):
                 self.axes_combo.setCurrentText(AXES_DIMS)   # the pad / one slider has no such choice
         kind = "image" if shape else "2D points"
         cond = f", {snapshot.n_classes} classes" if snapshot.n_classes else ""
-        self.header.setText(f"{snapshot.latent_dim}-D {snapshot.prior} latent \u2192 {kind}{cond} "
+        modes = int(((snapshot.config or {}).get("model") or {}).get("latent_modes", 0))
+        # the mode switch makes G jump where the largest of z's first K coordinates changes
+        mode_note = f", mode = argmax z[0:{modes}]" if modes else ""
+        self.header.setText(f"{snapshot.latent_dim}-D {snapshot.prior} latent{mode_note} \u2192 {kind}{cond} "
                             f"\u00b7 step {snapshot.step}")
         self._apply_enabled()
         self._request("z", "path")
