@@ -175,3 +175,27 @@ def test_train_loop_runs_without_qt_from_its_queue():
     assert described["step"] == 2 and described["config"].train.batch_size == 32
     assert loop.frame_budget.fraction == 0.5
     assert frames and frames[-1].step == 2 and frames[-1].fake.shape[1] == 2
+
+
+def test_headless_loop_publishes_a_final_frame_when_it_stops_at_a_step():
+    """Reaching 'stop at' right after a frame went out must still send one with running=False,
+    or the window (and anything waiting on it) keeps showing a run that has ended."""
+    import queue
+    import time
+
+    from ganplay.ui.train_loop import TrainLoop
+
+    cfg = Config()
+    cfg.train.batch_size, cfg.model.g_width, cfg.model.d_width = 32, 16, 16
+    inbox: queue.Queue = queue.Queue()
+    frames: list = []
+    events: list = []
+    deadline = time.monotonic() + 60
+    loop = TrainLoop(inbox, frames.append, lambda kind, payload: events.append((kind, payload)),
+                     stopped=lambda: any(f.step >= 8 and not f.running for f in frames) or time.monotonic() > deadline,
+                     torch_threads=1)
+    for cmd in (("budget", {"frame": 1.0}), ("stop_at", 8), ("start", None)):
+        inbox.put(cmd)
+    loop.run(cfg)
+    assert ("stopped_at", 8) in events
+    assert frames[-1].step == 8 and not frames[-1].running

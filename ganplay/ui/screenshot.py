@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .main_window import MainWindow
 
-    cfg = apply_overrides(apply_preset(args.preset, Config()), args.set)
+    cfg = apply_overrides(apply_preset(args.preset, Config(), adapt_data=True), args.set)
     w = MainWindow(cfg)
     w.settings.setValue("hint_seen", True)
     w.hint_label.hide()

@@ -292,6 +292,9 @@ class TrainLoop:
     def _force_all(self) -> None:
         for b in (self.frame_budget, self.optimal_budget, self.metrics_budget, self.generator_budget):
             b.force()
+        # also when no step ran since the last frame: a stop right after a frame must still
+        # reach the window as a frame with running=False
+        self._dirty = True
 
     def _train_a_little(self) -> None:
         if self.speed:
