@@ -305,7 +305,12 @@ def test_new_snapshot_keeps_state_and_recomputes(qtbot, panel: LatentPanel) -> N
     assert np.array_equal(rec.points[-1][0], L.generate_one(snap2, z))
     qtbot.waitUntil(lambda: not panel._dirty)
     assert np.array_equal(rec.paths[-1][0], L.generate_one(snap2, A))
-    assert "step 5" in panel.header.text()
+    assert "step 5" in panel.header.text() and "mode" not in panel.header.text()
+    # a generator with latent modes says where it switches
+    cfg_m = Config()
+    cfg_m.model.latent_dim, cfg_m.model.latent_modes, cfg_m.model.g_width = 4, 3, 16
+    panel.set_generator(snapshot_generator(Trainer(cfg_m, device="cpu")))
+    qtbot.waitUntil(lambda: "largest of z1..z3" in panel.header.text())
     # a different latent size starts afresh
     panel.set_generator(_ring_snapshot(16))
     qtbot.waitUntil(lambda: panel.z().shape == (16,) and not panel._dirty)

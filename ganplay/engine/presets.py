@@ -34,7 +34,7 @@ DCGAN_PLAIN_RECIPE: dict[str, Any] = {
 # score of 6.7, because a connected Gaussian z forces G to draw in-between digits (half a 4,
 # half a 9). Adam 1e-3 alone stayed below 6.6 and the wider D alone below 6.8; with the modes the
 # score passes 8 within 5 minutes (20 modes: 8.1 with a lower recall; the D of width 64: 7.9 to
-# 8.7 depending on the seed, the D of width 128 was steadier).
+# 8.7 depending on the run, the D of width 128 was steadier).
 DCGAN_RECIPE: dict[str, Any] = {
     **DCGAN_PLAIN_RECIPE, "model.latent_modes": 10, "model.d_width": 128,
     "train.lr_d": 1e-3, "train.lr_g": 1e-3,

@@ -338,7 +338,7 @@ class LatentPanel(QWidget):
         cond = f", {snapshot.n_classes} classes" if snapshot.n_classes else ""
         modes = int(((snapshot.config or {}).get("model") or {}).get("latent_modes", 0))
         # the mode switch makes G jump where the largest of z's first K coordinates changes
-        mode_note = f", mode = argmax z[0:{modes}]" if modes else ""
+        mode_note = f", mode = largest of z1..z{modes}" if modes else ""
         self.header.setText(f"{snapshot.latent_dim}-D {snapshot.prior} latent{mode_note} \u2192 {kind}{cond} "
                             f"\u00b7 step {snapshot.step}")
         self._apply_enabled()
