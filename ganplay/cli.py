@@ -40,7 +40,8 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", help="start from a named recipe (see 'ganplay presets')")
     p.add_argument("--config", metavar="FILE", help="a TOML config (e.g. one written by --print-config)")
     p.add_argument("--set", action="append", metavar="SECTION.FIELD=VALUE",
-                   help="override one field; repeatable (e.g. --set data.modes=6)")
+                   help="override one field; repeatable (e.g. --set data.modes=6); "
+                        "'ganplay train --print-config' lists every field with its help and range")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -50,7 +51,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     cfg = _config_from_args(args)
     if args.print_config:
-        print(to_toml(cfg), end="")
+        print(to_toml(cfg, comments=True), end="")
         return 0
     if args.resume:
         return _resume(args, cfg)
@@ -73,9 +74,10 @@ def _resume(args: argparse.Namespace, cfg: Any) -> int:
     hist_path = run_dir / "history.csv"
     history = History.from_csv(hist_path.read_text(encoding="utf-8")) if hist_path.exists() else History()
     steps = args.steps if args.steps is not None else trainer.cfg.train.steps
+    from .engine.config import split_override
+
     for item in args.set or []:  # live fields (learning rates, loss, ...) may change on resume
-        path, raw = item.split("=", 1)
-        trainer.set(path.strip(), raw.strip())  # NeedsReset (a ConfigError) for structural fields
+        trainer.set(*split_override(item))  # NeedsReset (a ConfigError) for structural fields
     # the run's config then reads like that of one straight run of the total length
     trainer.set("train.steps", trainer.step_count + steps)
     out = Path(args.out) if args.out else run_dir
@@ -153,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(p)
     p.add_argument("--steps", type=int, help="training steps (same as --set train.steps=N)")
     p.add_argument("-o", "--out", metavar="DIR", help="run folder (default runs/<time>-<recipe>-<data>)")
-    p.add_argument("--print-config", action="store_true", help="print the full resolved config as TOML and exit")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the full resolved config as TOML, each field after its help as a comment, and exit")
     p.add_argument("--resume", metavar="RUN", help="continue a run folder from its checkpoint")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=cmd_train)

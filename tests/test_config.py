@@ -72,3 +72,57 @@ def test_every_field_is_addressable():
     assert "data.modes" in names and "train.unrolled" in names
     d = to_dict(cfg)
     assert to_dict(from_dict(d)) == d
+
+
+@pytest.mark.parametrize("value", [
+    "a\nb",                         # issue: the hand-written writer emitted a raw newline
+    'quote " and back\\slash',
+    "tab\there, bell \x07, del \x7f",
+    "unicode é ∑ 🙂",
+    "'''\"\"\"",
+])
+def test_toml_round_trips_any_string(tmp_path, value):
+    cfg = apply_overrides(Config(), [f"data.path={value}"])
+    assert cfg.data.path == value.strip()
+    for comments in (False, True):
+        p = tmp_path / "c.toml"
+        p.write_text(to_toml(cfg, comments=comments), encoding="utf-8")
+        assert load_toml(p).data.path == value.strip()
+        assert to_dict(load_toml(p)) == to_dict(cfg)
+
+
+def test_config_file_that_is_not_utf8_names_the_file(tmp_path):
+    p = tmp_path / "latin1.toml"
+    p.write_bytes('[data]\npath = "caf\u00e9"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin1\.toml.*UTF-8"):
+        load_toml(p)
+
+
+def test_toml_value_of_the_wrong_kind_for_a_string_field_is_named(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text("[data]\npath = [1, 2]\n")
+    with pytest.raises(ConfigError, match=r"data\.path.*expected str"):
+        load_toml(p)
+
+
+@pytest.mark.parametrize("item, shown", [
+    ("model.g_width=65536", "[1, 4096]"),     # issue 16 item 10: it used to die allocating 16 GiB
+    ("model.d_width=4097", "[1, 4096]"),
+    ("model.g_depth=17", "[0, 16]"),
+    ("model.d_depth=64", "[0, 16]"),
+    ("model.latent_dim=4097", "[1, 4096]"),
+    ("train.batch_size=65537", "[1, 65536]"),
+    ("train.batch_size=1048576", "[1, 65536]"),
+    ("train.seed=99999999999999999999999", "[0, 2147483647]"),
+])
+def test_sizes_have_honest_upper_bounds(item, shown):
+    path = item.split("=")[0]
+    with pytest.raises(ConfigError) as err:
+        apply_overrides(Config(), [item])
+    assert f"'{path}'" in str(err.value) and shown in str(err.value)
+
+
+def test_the_bounds_themselves_are_accepted():
+    cfg = apply_overrides(Config(), ["model.g_width=4096", "model.d_width=4096", "model.g_depth=16",
+                                     "model.latent_dim=4096", "train.batch_size=65536"])
+    assert cfg.validate().model.g_width == 4096

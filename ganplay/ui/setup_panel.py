@@ -1,6 +1,7 @@
-"""The left panel: every engine option, generated from the config's field names, types, choices
-and ranges. A live field (``LIVE_FIELDS``) is sent to the trainer at once; any other marks the
-panel 'reset needed'. The panel edits a copy of the config; the window owns what is applied.
+"""The left panel: every engine option, generated from the config's field descriptions
+(``config.all_fields()``: type, choices, range, live-ness and help, all from the dataclass
+metadata). A live field is sent to the trainer at once; any other marks the panel 'reset needed'.
+The panel edits a copy of the config; the window owns what is applied.
 """
 from __future__ import annotations
 
@@ -14,11 +15,18 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHB
 from ganplay.engine import config as C
 from ganplay.engine.presets import PRESETS
 
-from .help_text import DATA_FIELDS, FIELD_HELP
+from .help_text import DATA_FIELDS
 
 SECTION_TITLES = {"data": "Data", "model": "Generator and discriminator",
                   "loss": "Loss and stabilisers", "train": "Training"}
 CUSTOM = "(custom)"
+
+
+def field_tooltip(info: C.FieldInfo) -> str:
+    """A field's tooltip: its help on the first line, then what it accepts and when it applies."""
+    when = "Applies on the next step." if info.live else "Changing it asks for a reset."
+    values = f"Values {info.allowed()}. " if info.range is not None else ""  # a combo lists its choices
+    return f"{info.help}\n{values}{when}"
 
 
 class FloatEdit(QLineEdit):
@@ -72,17 +80,15 @@ class SetupPanel(QWidget):
             box = QGroupBox(SECTION_TITLES[sec])
             form = QFormLayout(box)
             form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
-            for path in [p for p in C.field_names() if p.startswith(sec + ".")]:
-                w = self._make_widget(path)
-                label = QLabel(path.split(".", 1)[1])
-                tip = FIELD_HELP.get(path, path)
-                if path in C.LIVE_FIELDS:
-                    tip += " Applies on the next step."
+            for info in [i for i in C.all_fields() if i.section == sec]:
+                path = info.path
+                w = self._make_widget(info)
+                label = QLabel(info.name)
+                tip = field_tooltip(info)
+                if info.live:
                     f = QFont(label.font())
                     f.setBold(True)
                     label.setFont(f)
-                else:
-                    tip += " Changing it asks for a reset."
                 label.setToolTip(tip)
                 w.setToolTip(tip)
                 form.addRow(label, w)
@@ -100,20 +106,20 @@ class SetupPanel(QWidget):
         self.set_config(self.config)
 
     # ------------------------------------------------------------------ widgets
-    def _make_widget(self, path: str) -> QWidget:
-        opts = C.choices(path)
-        typ = C.field_type(path)
-        if opts is not None:
+    def _make_widget(self, info: C.FieldInfo) -> QWidget:
+        path, typ = info.path, info.type
+        if info.choices is not None:
             w: QWidget = QComboBox()
-            w.addItems(list(opts))
+            w.addItems(list(info.choices))
             w.currentTextChanged.connect(lambda text, p=path: self._edited(p, text))
         elif typ is bool:
             w = QCheckBox()
             w.toggled.connect(lambda on, p=path: self._edited(p, on))
         elif typ is int:
             w = QSpinBox()
-            lo, hi = C.value_range(path) or (None, None)
-            w.setRange(int(lo) if lo is not None else -(2 ** 31 - 1), int(min(hi, 2 ** 31 - 1)) if hi is not None else 2 ** 31 - 1)
+            lo, hi = info.range or (None, None)
+            top = 2 ** 31 - 1  # QSpinBox holds a C int
+            w.setRange(max(int(lo), -top) if lo is not None else -top, min(int(hi), top) if hi is not None else top)
             w.setKeyboardTracking(False)  # one change per finished edit, not per digit
             w.valueChanged.connect(lambda v, p=path: self._edited(p, v))
         elif typ is float:
