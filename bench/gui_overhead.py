@@ -25,6 +25,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
 
+from ganplay.live import protocol as P  # noqa: E402
+
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -104,12 +106,12 @@ def live_step(app, w) -> int:
     """The worker's own step count (a round trip to the thread or process that trains)."""
     got: list[int] = []
 
-    def on_event(kind, payload) -> None:
-        if kind == "described":
-            got.append(payload["step"])
+    def on_event(ev) -> None:
+        if isinstance(ev, P.Described):
+            got.append(ev.info["step"])
 
     w.worker.event.connect(on_event)
-    w.worker.send("describe")
+    w.worker.send(P.Describe())
     deadline = time.monotonic() + 10
     while not got and time.monotonic() < deadline:
         app.processEvents()
@@ -134,7 +136,7 @@ def interleaved(app, cfg, rounds: int, seg: float, backend: str) -> dict:
     w.resize(1500, 900)
     w.show()
     deadline = time.monotonic() + 180
-    while not getattr(w, "_engine_ready", False) and time.monotonic() < deadline:
+    while not w.engine_ready and time.monotonic() < deadline:
         app.processEvents()
         time.sleep(0.005)
     for a in w.layer_actions.values():

@@ -56,9 +56,11 @@ def describe(qtbot):
     """Ask a window's worker (a thread or a process) for a summary of its live trainer."""
 
     def ask(w) -> dict:
+        from ganplay.live import protocol as P
+
         with qtbot.waitSignal(w.worker.event, timeout=10_000,
-                              check_params_cb=lambda kind, payload: kind == "described") as blocker:
-            w.worker.send("describe")
-        return blocker.args[1]
+                              check_params_cb=lambda ev: isinstance(ev, P.Described)) as blocker:
+            w.worker.send(P.Describe())
+        return blocker.args[0].info
 
     return ask

@@ -14,7 +14,8 @@ from PySide6.QtTest import QTest  # noqa: E402
 
 from ganplay.engine.config import Config, apply_overrides  # noqa: E402
 from ganplay.engine.trainer import Trainer  # noqa: E402
-from ganplay.ui.compare_view import N_FAKE, SURFACE_RES, CompareView  # noqa: E402
+from ganplay.live.compare_loop import N_FAKE, SURFACE_RES  # noqa: E402
+from ganplay.ui.compare_view import CompareView  # noqa: E402
 
 SMALL = ["model.g_width=32", "model.d_width=32", "train.batch_size=64"]
 
@@ -28,29 +29,31 @@ def _configs() -> tuple[list[Config], list[str]]:
 def view(qapp):
     # One view for the module (building three GANs and the first frame is the slow part);
     # the tests below only rely on step counts relative to their own start.
+    # It trains in a process of its own, as in the app.
     cfgs, labels = _configs()
     v = CompareView(cfgs, labels)
+    assert v.worker.backend == "process"
     v.resize(1200, 800)
     v.show()
-    deadline = time.perf_counter() + 30
-    while len(v.multiples) != 3 and time.perf_counter() < deadline:
+    deadline = time.perf_counter() + 60
+    while v.step_count < 0 and time.perf_counter() < deadline:
         qapp.processEvents()
         time.sleep(0.01)
-    assert len(v.multiples) == 3
+    assert len(v.multiples) == 3 and v.step_count == 0
     yield v
     v.close()
 
 
 def _step_of(v: CompareView) -> int:
-    return v.worker.pop.step_count if v.worker is not None and v.worker.pop is not None else -1
+    return v.step_count
 
 
 def test_play_pause_step_draws_every_multiple(qtbot, view) -> None:
-    assert view.worker.pop.plan() == ["batched (2): ns, hinge-sn", "one by one: unrolled"]
+    assert view.plan == ["batched (2): ns, hinge-sn", "one by one: unrolled"]
     view.play()
     qtbot.waitUntil(lambda: _step_of(view) >= 5, timeout=20000)
     view.pause()
-    qtbot.waitUntil(lambda: not view.worker.running, timeout=5000)
+    qtbot.waitUntil(lambda: not view.running, timeout=5000)
     qtbot.wait(200)
     paused_at = _step_of(view)
     qtbot.wait(300)
@@ -89,8 +92,8 @@ def test_export_json_and_csv(qtbot, view, tmp_path) -> None:
     view.step()
     for name in ("cmp.json", "cmp.csv"):
         path = tmp_path / name
-        view.export(path, n=500)
-        qtbot.waitUntil(lambda p=path: view.last_exported == str(p), timeout=30000)
+        with qtbot.waitSignal(view.exported, timeout=30000, check_params_cb=lambda p, path=path: p == str(path)):
+            view.export(path, n=500)
     data = json.loads((tmp_path / "cmp.json").read_text())
     assert [m["metrics"]["rank"] for m in data["members"]] == [1, 2, 3]
     assert {m["label"] for m in data["members"]} == {"ns", "hinge-sn", "unrolled"}
@@ -103,17 +106,18 @@ def test_picker_builds_a_variation_of_the_base_config(qtbot, view) -> None:
     view.set_base_config(base)
     view.choice.setCurrentIndex(view.choice.findData("spectral_norm"))
     old = view.worker
-    view.compare_chosen()
-    assert old.isFinished()                       # the previous comparison's thread has ended
-    qtbot.waitUntil(lambda: len(view.multiples) == 2 and view.worker.pop is not None, timeout=20000)
-    pop = view.worker.pop
-    assert [c.model.spectral_norm for c in pop.configs] == [False, True]
-    assert all(c.data.name == "grid" and c.loss.name == "lsgan" for c in pop.configs)
-    assert pop.plan() == ["batched (2): " + ", ".join(pop.labels)]
+    with qtbot.waitSignal(view.comparisonReady, timeout=30000):
+        view.compare_chosen()
+        assert old.isFinished()                   # the previous comparison's loop has ended
+    assert len(view.multiples) == 2
+    assert [c.model.spectral_norm for c in view.configs] == [False, True]
+    assert all(c.data.name == "grid" and c.loss.name == "lsgan" for c in view.configs)
+    assert view.plan == ["batched (2): " + ", ".join(view.labels)]
+    live = view.worker
     view.presets_edit.setText("vanilla")          # one recipe is not a comparison
     view.choice.setCurrentIndex(view.choice.findData("chosen"))
     view.compare_chosen()
-    assert "2 to 8" in view.status.text() and view.worker.pop is pop
+    assert "2 to 8" in view.status.text() and view.worker is live
 
 
 def test_close_while_playing_stops_within_a_second(qtbot, view) -> None:

@@ -1,4 +1,4 @@
-from ganplay.ui.worker import Budget
+from ganplay.live.budget import Budget
 
 
 def test_budget_spreads_cost_but_never_stalls_after_a_slow_first_job():

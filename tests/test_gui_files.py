@@ -26,8 +26,8 @@ def window(qtbot):
     cfg.model.g_width = cfg.model.d_width = 32
     w = MainWindow(cfg)
     qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: getattr(w, "_engine_ready", False), timeout=60_000)
+    with qtbot.waitSignal(w.engineReady, timeout=60_000):
+        w.show()
     return w
 
 
@@ -39,11 +39,19 @@ def errors(monkeypatch):
 
 
 def _file_event(qtbot, w, kind, trigger):
-    with qtbot.waitSignal(w.worker.event, timeout=60_000,
-                          check_params_cb=lambda k, p: k in ("file_done", "file_failed") and p[0] == kind) as blocker:
+    """Run ``trigger`` and wait until the window has handled the outcome of file operation
+    ``kind``: ("file_done", event) or ("file_failed", event)."""
+    from ganplay.live import protocol as P
+
+    done = {"export": P.GeneratorExported, "save_session": P.SessionSaved, "load_session": P.SessionLoaded}[kind]
+
+    def outcome(ev):
+        return isinstance(ev, done) or (isinstance(ev, P.FileFailed) and ev.what == kind)
+
+    with qtbot.waitSignal(w.eventHandled, timeout=60_000, check_params_cb=outcome) as blocker:
         trigger()
-    qtbot.wait(50)  # the window's own slot (dialogs, charts) runs too
-    return blocker.args[0], blocker.args[1]
+    ev = blocker.args[0]
+    return ("file_failed" if isinstance(ev, P.FileFailed) else "file_done"), ev
 
 
 def test_export_then_open_generator_keeps_the_session(qtbot, window, errors, tmp_path, monkeypatch, describe):

@@ -1,11 +1,14 @@
-"""The window's Qt-free parts: frame building, chart histories, budgets, contour/mesh/tile helpers."""
+"""The live loop's Qt-free parts: frame building, layer payloads, chart histories, budgets,
+contour/mesh/tile helpers, the loop driven headless."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from ganplay.engine.config import Config
-from ganplay.ui import frames as F
+from ganplay.live import frames as F
+from ganplay.live import layers as L
+from ganplay.live import protocol as P
 
 
 @pytest.fixture(scope="module")
@@ -27,22 +30,28 @@ def trainer():
 def test_frame_holds_numpy_copies_of_every_layer(trainer):
     fr = F.Frame(step=trainer.step_count, running=True, steps_per_sec=0.0, stats={})
     z = F.fixed_z(trainer, F.N_FAKE)
-    F.build_2d(trainer, fr, z, {"surface", "optimal", "arrows", "mesh"}, with_optimal=True)
-    assert fr.fake.shape == (F.N_FAKE, 2) and fr.fake.dtype == np.float32
-    assert fr.surface.shape == (F.SURFACE_RES, F.SURFACE_RES)
-    assert 0 <= fr.surface.min() and fr.surface.max() <= 1
-    assert fr.optimal.shape == (F.OPTIMAL_RES, F.OPTIMAL_RES)
-    assert fr.arrows.shape == (F.N_ARROWS, 2) and np.abs(fr.arrows).sum() > 0
-    assert fr.mesh.shape == (F.MESH_RES, F.MESH_RES, 2)
-    assert fr.centers.shape == (8, 2) and fr.covered.shape == (8,)
-    assert fr.mode_counts.sum() <= F.N_FAKE
-    for arr in (fr.fake, fr.surface, fr.optimal, fr.arrows, fr.mesh):
-        assert isinstance(arr, np.ndarray)
+    F.build_2d(trainer, fr, z, L.LAYER_NAMES, {"frame", "slow", "once"})
+    lay = fr.layers
+    assert set(lay) == set(L.LAYER_NAMES)  # every layer of the registry has a payload on the ring
+    assert lay["fake"].shape == (F.N_FAKE, 2) and lay["fake"].dtype == np.float32
+    assert lay["real"].shape == (L.N_REAL, 2)
+    assert lay["surface"]["grid"].shape == (L.SURFACE_RES, L.SURFACE_RES)
+    assert 0 <= lay["surface"]["grid"].min() and lay["surface"]["grid"].max() <= 1
+    assert lay["surface"]["contour"].shape[1] == 2
+    assert lay["optimal"].ndim == 2 and lay["optimal"].shape[1] == 2  # D* = 1/2 segments
+    assert lay["arrows"].shape == (6 * L.N_ARROWS, 2) and np.abs(lay["arrows"]).sum() > 0  # shaft + head
+    assert lay["mesh"].shape == (2 * L.MESH_RES * (L.MESH_RES + 1), 2)
+    assert lay["centers"]["pos"].shape == (8, 2) and lay["centers"]["ok"].shape == (8,)
+    assert len(lay["density"]) > 0 and len(lay["density"]) % 2 == 0
+    assert fr.covered.shape == (8,) and fr.mode_counts.sum() <= F.N_FAKE
     # the same z gives the same points: motion on screen is G changing
     fr2 = F.Frame(step=0, running=False, steps_per_sec=0.0, stats={})
-    F.build_2d(trainer, fr2, z, set(), with_optimal=False)
-    np.testing.assert_array_equal(fr.fake, fr2.fake)
-    assert fr2.surface is None and fr2.optimal is None and fr2.arrows is None
+    F.build_2d(trainer, fr2, z, {"fake"}, {"frame"})
+    np.testing.assert_array_equal(lay["fake"], fr2.layers["fake"])
+    assert set(fr2.layers) == {"fake"}  # hidden layers cost nothing
+    fr3 = F.Frame(step=0, running=False, steps_per_sec=0.0, stats={})
+    F.build_2d(trainer, fr3, z, L.LAYER_NAMES, {"frame"})
+    assert not {"real", "density", "optimal"} & set(fr3.layers)  # once / slow layers wait their turn
 
 
 def test_live_metrics_follow_the_veegan_protocol(trainer):
@@ -86,7 +95,7 @@ def test_history_thins_old_points_and_writes_csv(tmp_path, monkeypatch):
 
 
 def test_budget_bounds_the_share_of_time():
-    from ganplay.ui.worker import Budget
+    from ganplay.live.budget import Budget
 
     b = Budget(0.05, 0.01)
     assert b.due(0.0)
@@ -98,17 +107,17 @@ def test_budget_bounds_the_share_of_time():
 
 def test_contour_mesh_and_tiles():
     pytest.importorskip("pyqtgraph")
-    from ganplay.ui.canvas import contour_path, mesh_path, tile_images
+    from ganplay.live.contours import iso_segments
+    from ganplay.ui.canvas import tile_images
 
     ys, xs = np.mgrid[0:33, 0:33]
     grid = ((xs - 16) ** 2 + (ys - 16) ** 2 < 100).astype(np.float32)  # a disc of radius 10 cells
-    x, y = contour_path(grid, (-1.0, 1.0, -1.0, 1.0))
-    ok = np.isfinite(x)
-    r = np.hypot(x[ok], y[ok])
+    seg = iso_segments(grid, (-1.0, 1.0, -1.0, 1.0))
+    r = np.hypot(seg[:, 0], seg[:, 1])
     assert abs(np.median(r) - 10 / 16) < 0.08  # the contour sits on the disc's edge in data units
     mesh = np.stack(np.meshgrid(np.arange(3.0), np.arange(3.0)), -1)
-    mx, my = mesh_path(mesh)
-    assert np.isnan(mx).sum() == 6 and np.isfinite(mx).sum() == 18
+    path = L.mesh_path(mesh)
+    assert np.isnan(path[:, 0]).sum() == 6 and np.isfinite(path[:, 0]).sum() == 18
     imgs = np.linspace(-1, 1, 4 * 1 * 2 * 3, dtype=np.float32).reshape(4, 1, 2, 3)
     tiled = tile_images(imgs)
     assert tiled.shape == (2 * 3 - 1, 2 * 4 - 1)
@@ -118,7 +127,7 @@ def test_contour_mesh_and_tiles():
 def test_iso_segments_trace_a_closed_circle():
     """The worker's marching squares: a smooth radial field's 0.5 level is the circle r = 0.5,
     closed (every end point shared by two segments), in data units."""
-    from ganplay.ui.frames import iso_segments
+    from ganplay.live.contours import iso_segments
 
     g = np.hypot(*np.meshgrid(np.linspace(-1, 1, 48), np.linspace(-1, 1, 48)))
     seg = iso_segments(g, (-1.0, 1.0, -1.0, 1.0), 0.5)
@@ -152,29 +161,73 @@ def test_cgan_sample_grid_has_one_row_per_digit():
 
 
 def test_train_loop_runs_without_qt_from_its_queue():
-    """The loop both transports share, driven headless: commands in order, frames and events out."""
+    """The loop both transports share, driven headless: typed commands in order, frames and
+    events out."""
     import queue
 
-    from ganplay.engine.config import Config
-    from ganplay.ui.train_loop import TrainLoop
+    from ganplay.live.loop import TrainLoop
 
     cfg = Config()
     cfg.train.batch_size, cfg.model.g_width, cfg.model.d_width = 32, 16, 16
     inbox: queue.Queue = queue.Queue()
     frames: list = []
     events: list = []
-    loop = TrainLoop(inbox, frames.append, lambda kind, payload: events.append((kind, payload)),
+    loop = TrainLoop(inbox, frames.append, events.append,
                      stopped=lambda: bool(frames), torch_threads=1)  # ends after its first frame
-    for cmd in (("budget", {"frame": 0.5}), ("step", "both"), ("step", "d"), ("describe", None),
-                ("set", ("loss.name", "nope"))):
+    for cmd in (P.SetBudgets((("frame", 0.5),)), P.Step("both"), P.Step("d"), P.Describe(),
+                P.SetField("loss.name", "nope")):
         inbox.put(cmd)
-    loop.run(cfg)
-    kinds = [k for k, _ in events]
-    assert kinds[0] == "reset" and "set_failed" in kinds
-    described = dict(events)["described"]
+    loop.run(P.Reset(cfg))
+    assert isinstance(events[0], P.EngineReset)
+    assert any(isinstance(e, P.FieldRejected) and e.path == "loss.name" for e in events)
+    described = next(e for e in events if isinstance(e, P.Described)).info
     assert described["step"] == 2 and described["config"].train.batch_size == 32
+    assert described["handled"]["Step"] == 2 and described["handled"]["Reset"] == 1
     assert loop.frame_budget.fraction == 0.5
-    assert frames and frames[-1].step == 2 and frames[-1].fake.shape[1] == 2
+    assert frames and frames[-1].step == 2 and frames[-1].layers["fake"].shape[1] == 2
+
+
+def test_a_loop_refuses_to_exist_without_a_handler_for_each_of_its_commands():
+    import queue
+
+    from ganplay.live.loop import TrainLoop
+
+    class Forgetful(TrainLoop):
+        def handlers(self):
+            table = super().handlers()
+            del table[P.SaveSession]
+            return table
+
+    with pytest.raises(TypeError, match="SaveSession"):
+        Forgetful(queue.Queue(), lambda f: None, lambda e: None)
+
+
+def test_a_failing_training_step_pauses_and_keeps_the_trainer():
+    """An error other than divergence (here: out of memory) stops training with a message; the
+    trainer and its step stay, so nothing trained is lost."""
+    import queue
+
+    from ganplay.live.loop import TrainLoop
+
+    cfg = Config()
+    cfg.train.batch_size, cfg.model.g_width, cfg.model.d_width = 32, 16, 16
+    inbox: queue.Queue = queue.Queue()
+    events: list = []
+    loop = TrainLoop(inbox, lambda f: None, events.append, stopped=lambda: inbox.empty(), torch_threads=1)
+    inbox.put(P.Step())
+    loop.run(P.Reset(cfg))
+    tr = loop.trainer
+
+    def boom(*a, **k):
+        raise MemoryError("cannot allocate")
+
+    tr.step = boom
+    inbox.put(P.Step())
+    inbox.put(P.Describe())
+    loop.run(None)
+    failed = [e for e in events if isinstance(e, P.Failed)]
+    assert failed and "MemoryError" in failed[0].message and "step 1" in failed[0].message
+    assert loop.trainer is tr and not loop.running
 
 
 def test_headless_loop_publishes_a_final_frame_when_it_stops_at_a_step():
@@ -183,7 +236,7 @@ def test_headless_loop_publishes_a_final_frame_when_it_stops_at_a_step():
     import queue
     import time
 
-    from ganplay.ui.train_loop import TrainLoop
+    from ganplay.live.loop import TrainLoop
 
     cfg = Config()
     cfg.train.batch_size, cfg.model.g_width, cfg.model.d_width = 32, 16, 16
@@ -191,11 +244,11 @@ def test_headless_loop_publishes_a_final_frame_when_it_stops_at_a_step():
     frames: list = []
     events: list = []
     deadline = time.monotonic() + 60
-    loop = TrainLoop(inbox, frames.append, lambda kind, payload: events.append((kind, payload)),
+    loop = TrainLoop(inbox, frames.append, events.append,
                      stopped=lambda: any(f.step >= 8 and not f.running for f in frames) or time.monotonic() > deadline,
                      torch_threads=1)
-    for cmd in (("budget", {"frame": 1.0}), ("stop_at", 8), ("start", None)):
+    for cmd in (P.SetBudgets((("frame", 1.0),)), P.StopAt(8), P.Play()):
         inbox.put(cmd)
-    loop.run(cfg)
-    assert ("stopped_at", 8) in events
+    loop.run(P.Reset(cfg))
+    assert P.StoppedAt(8) in events
     assert frames[-1].step == 8 and not frames[-1].running

@@ -10,7 +10,9 @@ from PySide6.QtWidgets import QMessageBox
 
 from ganplay.engine import config as C
 from ganplay.engine.config import Config
-from ganplay.ui import frames as F
+from ganplay.live import frames as F
+from ganplay.live import layers as L
+from ganplay.live import protocol as P
 from ganplay.ui.main_window import MainWindow
 
 ENGINE_START_MS = 60_000   # first torch import + optimiser set-up on a busy 2-core box
@@ -31,10 +33,10 @@ def _open_window(qapp, tmp_path_factory, backend):
     assert w.worker.backend == backend
     w.show()
     deadline = time.monotonic() + ENGINE_START_MS / 1000
-    while not getattr(w, "_engine_ready", False) and time.monotonic() < deadline:
+    while not w.engine_ready and time.monotonic() < deadline:
         qapp.processEvents()
         time.sleep(0.01)
-    assert getattr(w, "_engine_ready", False), "the training engine did not start"
+    assert w.engine_ready, "the training engine did not start"
     return w
 
 
@@ -72,7 +74,7 @@ def _npts(curve) -> int:
 
 def _pause(qtbot, w):
     w.act_pause.trigger()
-    qtbot.waitUntil(lambda: w._latest is not None and not w._latest.running, timeout=5000)
+    qtbot.waitUntil(lambda: w.latest_frame is not None and not w.latest_frame.running, timeout=5000)
     qtbot.wait(100)  # let the last frame be drawn
 
 
@@ -100,14 +102,17 @@ def test_play_updates_counter_and_every_chart(qtbot, window):
     assert np.isfinite(losses).all() and len(np.unique(losses)) > 1
     assert w.charts.bars.opts["height"] is not None and len(w.charts.bars.opts["height"]) == 8
     # the canvas layers hold data from the trainer
-    assert w.canvas.fake.data.size > 0 and w.canvas.real.data.size > 0
-    assert w.canvas.surface.image is not None and w.canvas.surface.image.shape == (F.SURFACE_RES, F.SURFACE_RES)
-    first = w.canvas.surface.image.copy()
-    fake_before = np.array(w.canvas.fake.getData()[0]).copy()
-    qtbot.waitUntil(lambda: not np.array_equal(w.canvas.surface.image, first), timeout=10_000)
-    qtbot.waitUntil(lambda: not np.array_equal(np.array(w.canvas.fake.getData()[0]), fake_before), timeout=10_000)
-    assert len(w.canvas.arrows.getData()[0]) > 0
-    assert len(w.canvas.mesh.getData()[0]) > 0
+    vis = w.canvas.visuals
+    assert vis["fake"].scatter.data.size > 0 and vis["real"].scatter.data.size > 0
+    surface = vis["surface"].image
+    assert surface.image is not None and surface.image.shape == (L.SURFACE_RES, L.SURFACE_RES)
+    first = surface.image.copy()
+    fake_before = np.array(vis["fake"].scatter.getData()[0]).copy()
+    qtbot.waitUntil(lambda: not np.array_equal(surface.image, first), timeout=10_000)
+    qtbot.waitUntil(lambda: not np.array_equal(np.array(vis["fake"].scatter.getData()[0]), fake_before), timeout=10_000)
+    assert len(vis["arrows"].curve.getData()[0]) > 0
+    assert len(vis["mesh"].curve.getData()[0]) > 0
+    assert len(vis["density"].curve.getData()[0]) > 0  # the real-data density contours
 
 
 def test_pause_step_and_reset(qtbot, window, describe):
@@ -227,7 +232,7 @@ def test_divergence_pauses_and_offers_the_last_good_state(qtbot, thread_window, 
     assert "diverged" in w.banner_label.text() and "nan" in w.banner_label.text()
     assert w.banner_restore.isVisible() and not w.worker.loop.running and not w.running
     monkeypatch.undo()
-    with qtbot.waitSignal(w.worker.event, timeout=5000, check_params_cb=lambda k, p: k == "restored"):
+    with qtbot.waitSignal(w.worker.event, timeout=5000, check_params_cb=lambda ev: isinstance(ev, P.Restored)):
         w.banner_restore.click()
     assert not w.banner.isVisible()
 
@@ -248,7 +253,7 @@ def test_image_data_shows_a_sample_grid(qtbot, thread_window):
     _pause(qtbot, w)
     cfg = w.setup_panel.config.copy()
     cfg.data.name = "mnist"
-    w.worker.send("reset", {"config": cfg, "data": TinyImages()})
+    w.worker.send(P.Reset(cfg, data=TinyImages()))
     qtbot.waitUntil(lambda: w.canvas.image_mode and w.canvas.grid_image.image is not None, timeout=10_000)
     img = w.canvas.grid_image.image
     assert img.shape == (8 * 9 - 1, 8 * 9 - 1)  # 64 samples in an 8 x 8 grid, 1-pixel gaps
@@ -302,7 +307,7 @@ def test_mnist_from_a_folder_shows_loading_progress_and_a_bad_folder_a_dialog(qt
     w = window
     _pause(qtbot, w)
     events: list[tuple] = []
-    w.worker.event.connect(lambda kind, payload: events.append(payload) if kind == "loading" else None)
+    w.worker.event.connect(lambda ev: events.append((ev.fraction, ev.text)) if isinstance(ev, P.Loading) else None)
     cfg = Config()
     for path, value in (("data.name", "mnist"), ("data.path", str(asset_path("mnist"))),
                         ("data.limit", 200), ("model.arch", "dcgan"), ("model.g_width", 16),
@@ -351,7 +356,7 @@ def test_no_training_process_falls_back_to_a_thread(qtbot, monkeypatch):
     w = MainWindow(window_config(), backend="process")
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: getattr(w, "_engine_ready", False), timeout=ENGINE_START_MS)
+    qtbot.waitUntil(lambda: w.engine_ready, timeout=ENGINE_START_MS)
     assert w.worker.backend == "thread" and w.backend == "thread"
     assert "process creation refused" in w.statusBar().currentMessage()
     w.act_step.trigger()
@@ -368,7 +373,7 @@ def test_worker_backend_follows_the_environment(monkeypatch):
     monkeypatch.setenv("GANPLAY_WORKER", "thread")
     assert default_backend() == "thread"
     with pytest.raises(ValueError, match="unknown worker backend"):
-        make_worker("fork", Config())
+        make_worker("fork", P.Reset(Config()))
 
 
 def test_chart_export_and_clear(qtbot, window, tmp_path):
@@ -415,7 +420,7 @@ def test_close_while_running_stops_the_worker_quickly(qtbot, qapp, window):
     cfg.train.batch_size = 64
     w = MainWindow(cfg)
     w.show()
-    qtbot.waitUntil(lambda: getattr(w, "_engine_ready", False), timeout=ENGINE_START_MS)
+    qtbot.waitUntil(lambda: w.engine_ready, timeout=ENGINE_START_MS)
     w.act_play.trigger()
     qtbot.waitUntil(lambda: w.current_step > 5, timeout=10_000)
     t0 = time.perf_counter()
@@ -442,7 +447,7 @@ def test_keyboard_shortcuts(qtbot, window, monkeypatch):
     qtbot.waitUntil(lambda: w.current_step > 3, timeout=10_000)
     assert w.running
     qtbot.keyClick(w.canvas, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: w._latest is not None and not w._latest.running, timeout=5000)
+    qtbot.waitUntil(lambda: w.latest_frame is not None and not w.latest_frame.running, timeout=5000)
     qtbot.wait(150)
     s = w.current_step
     qtbot.keyClick(w.canvas, Qt.Key.Key_S)
@@ -518,7 +523,7 @@ def test_compare_window_opens_and_a_multiple_continues_here(qtbot, window, descr
     live = describe(w)
     assert live["step"] == 3 and live["config"].loss.name == "hinge"
     # the weights crossed into the training process intact: its frame shows G(fixed z) exactly
-    qtbot.waitUntil(lambda: w._latest is not None and w._latest.step == 3 and w._latest.fake is not None,
-                    timeout=10_000)
-    np.testing.assert_allclose(w._latest.fake, tr.generate(F.fixed_z(tr, F.N_FAKE)), atol=1e-6)
+    qtbot.waitUntil(lambda: w.latest_frame is not None and w.latest_frame.step == 3
+                    and "fake" in w.latest_frame.layers, timeout=10_000)
+    np.testing.assert_allclose(w.latest_frame.layers["fake"], tr.generate(F.fixed_z(tr, F.N_FAKE)), atol=1e-6)
     view.close()

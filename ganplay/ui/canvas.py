@@ -1,6 +1,8 @@
-"""The data-space canvas: D's decision surface, real and generated points, G's gradient arrows,
-the generator's manifold mesh, the D* contour and the mode centres, each a persistent
-pyqtgraph item toggled by the user. For image data the canvas shows a grid of samples instead.
+"""The data-space canvas: one visual per layer of ``ganplay.live.layers.LAYERS`` (the decision
+surface, the real density, real and generated points, G's gradient arrows, the manifold mesh, the
+D* contour, the mode centres), each toggled by the user, plus the overlays that do not come from
+the training process (drawn points, an opened generator, the latent explorer's path). For image
+data the canvas shows a grid of samples instead.
 """
 from __future__ import annotations
 
@@ -9,40 +11,12 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
-REAL = "#1b7837"
-FAKE = "#762a83"
-# Diverging map for D(x): light purple where D says fake, white at 1/2, light green where it says real.
-D_CMAP = pg.ColorMap([0.0, 0.5, 1.0], [(175, 141, 195), (247, 247, 247), (127, 191, 123)])
-LAYERS = (
-    ("surface", "Decision surface D(x)", "D's probability that a point is real, as a heatmap; the black line is D = 1/2."),
-    ("real", "Real samples", "Points drawn from the data distribution (green)."),
-    ("fake", "Generated samples", "G(z) for a fixed set of z, so motion is G learning (purple)."),
-    ("arrows", "Gradient arrows", "The direction G's loss pushes each generated sample (minus its gradient in data space)."),
-    ("mesh", "Generator manifold", "A regular grid in z-space mapped through G (1D and 2D latents)."),
-    ("optimal", "Optimal D* contour", "D* = p_data / (p_data + p_g) = 1/2 (dashed), where the data density is known; p_g by a KDE of G's samples."),
-    ("centers", "Mode centres", "Centres of the mixture's modes: filled green when covered now, red when missed."),
-)
+from ganplay.live.layers import LAYERS, layer
 
+from .visuals import D_CMAP, make_visual  # noqa: F401  (D_CMAP re-exported for the compare view)
 
-def contour_path(grid: np.ndarray, bounds: tuple[float, float, float, float],
-                 level: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    """Iso-line of a (rows = y) grid sampled on ``bounds`` as x, y arrays of segment pairs."""
-    from .frames import iso_segments
-
-    seg = iso_segments(grid, bounds, level)
-    return seg[:, 0].astype(np.float64), seg[:, 1].astype(np.float64)
-
-
-def mesh_path(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Grid lines of a (r, r, 2) mesh (or the polyline of an (r, 2) one) with NaN breaks."""
-    if mesh.ndim == 2:
-        return mesh[:, 0].astype(np.float64), mesh[:, 1].astype(np.float64)
-    r = mesh.shape[0]
-    gap = np.full((r, 1, 2), np.nan)
-    rows = np.concatenate([mesh, gap], 1).reshape(-1, 2)
-    cols = np.concatenate([mesh.transpose(1, 0, 2), gap], 1).reshape(-1, 2)
-    pts = np.concatenate([rows, cols]).astype(np.float64)
-    return pts[:, 0], pts[:, 1]
+REAL = layer("real").style["color"]
+FAKE = layer("fake").style["color"]
 
 
 def tile_images(images: np.ndarray, rows: int | None = None, cols: int | None = None) -> np.ndarray:
@@ -77,30 +51,17 @@ class DataCanvas(QWidget):
         self.plot.setMenuEnabled(False)
         vb = self.plot.getViewBox()
         vb.setMouseEnabled(False, False)  # the mouse paints data in draw mode; no accidental panning
-        self.items: dict[str, list[pg.GraphicsObject]] = {}
-        self.surface = pg.ImageItem(axisOrder="row-major")
-        self.surface.setLookupTable(D_CMAP.getLookupTable(0.0, 1.0, 256))
-        self.surface.setLevels((0.0, 1.0))
-        self.surface.setZValue(-10)
-        self.contour = pg.PlotCurveItem(pen=pg.mkPen("k", width=1), connect="pairs")
-        self.optimal = pg.PlotCurveItem(pen=pg.mkPen("#555", width=1, style=Qt.PenStyle.DashLine), connect="pairs")
-        self.mesh = pg.PlotCurveItem(pen=pg.mkPen((90, 90, 90, 70), width=1), connect="finite")
-        self.real = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(REAL), pxMode=True)
-        self.fake = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(FAKE), pxMode=True)
-        self.arrows = pg.PlotCurveItem(pen=pg.mkPen((60, 60, 60, 200), width=1), connect="pairs")
-        self.centers = pg.ScatterPlotItem(size=11, pen=pg.mkPen("k", width=1), pxMode=True, symbol="o")
+        self.visuals = {spec.name: make_visual(spec) for spec in LAYERS}
         self.drawn = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush("#1b9e77"), pxMode=True)
         self.bundle = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush("#e66101"), pxMode=True)
         self.latent = pg.ScatterPlotItem(size=10, pen=pg.mkPen("k"), brush=pg.mkBrush("#fdb863"), pxMode=True)
         self.latent_trail = pg.PlotCurveItem(pen=pg.mkPen("#e66101", width=1))
         self.path = pg.PlotCurveItem(pen=pg.mkPen("#b35806", width=1))
-        self.items = {
-            "surface": [self.surface, self.contour], "optimal": [self.optimal], "mesh": [self.mesh],
-            "real": [self.real], "fake": [self.fake], "arrows": [self.arrows], "centers": [self.centers],
-        }
-        for it in (self.surface, self.contour, self.optimal, self.mesh, self.real, self.fake,
-                   self.arrows, self.centers, self.drawn, self.bundle, self.latent_trail,
-                   self.latent, self.path):
+        for vis in self.visuals.values():
+            for it in vis.items:
+                self.plot.addItem(it)
+        for it in (self.drawn, self.bundle, self.latent_trail, self.latent, self.path):
+            it.setZValue(10)
             self.plot.addItem(it)
         self.image_widget = pg.GraphicsLayoutWidget()
         self.image_widget.setBackground("w")
@@ -111,10 +72,9 @@ class DataCanvas(QWidget):
         self.image_view.addItem(self.grid_image)
         self._stack.addWidget(self.plot_widget)
         self._stack.addWidget(self.image_widget)
-        self.visible_layers: set[str] = {k for k, _, _ in LAYERS}
+        self.visible_layers: set[str] = set(self.visuals)
         self.draw_mode = False
         self._bounds: tuple[float, float, float, float] | None = None
-        self._real_version = -1
         self._image_mode = False
         self._grid_shape: tuple[int, ...] | None = None
         self.plot.scene().sigMouseClicked.connect(self._on_click)
@@ -127,8 +87,8 @@ class DataCanvas(QWidget):
             self.visible_layers.add(name)
         else:
             self.visible_layers.discard(name)
-        for it in self.items.get(name, []):
-            it.setVisible(on)
+        if name in self.visuals:
+            self.visuals[name].set_visible(on)
 
     @property
     def image_mode(self) -> bool:
@@ -146,7 +106,7 @@ class DataCanvas(QWidget):
             self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
 
     # ------------------------------------------------------------------ drawing a frame
-    def show_frame(self, fr) -> None:  # fr: frames.Frame
+    def show_frame(self, fr) -> None:  # fr: ganplay.live.frames.Frame
         if fr.images is not None:
             self.set_image_mode(True)
             img = tile_images(fr.images, cols=getattr(fr, "image_cols", None))
@@ -157,55 +117,15 @@ class DataCanvas(QWidget):
             return
         self.set_image_mode(False)
         self.set_bounds(fr.bounds)
-        x0, x1, y0, y1 = fr.bounds
-        if fr.real is not None and fr.real_version != self._real_version:
-            self._real_version = fr.real_version
-            self.real.setData(pos=fr.real)
-        if fr.fake is not None:
-            fake = np.nan_to_num(fr.fake, nan=0.0, posinf=1e6, neginf=-1e6)
-            self.fake.setData(pos=fake)
-        if fr.surface is not None:
-            res_y, res_x = fr.surface.shape
-            dx, dy = (x1 - x0) / (res_x - 1), (y1 - y0) / (res_y - 1)
-            self.surface.setImage(fr.surface, levels=(0.0, 1.0), autoLevels=False)
-            self.surface.setRect(x0 - dx / 2, y0 - dy / 2, x1 - x0 + dx, y1 - y0 + dy)
-            seg = fr.surface_contour
-            if seg is None:
-                self.contour.setData(*contour_path(fr.surface, fr.bounds))
-            else:
-                self.contour.setData(seg[:, 0], seg[:, 1])
-        if fr.optimal is not None:
-            seg = fr.optimal_contour
-            if seg is None:
-                self.optimal.setData(*contour_path(fr.optimal, fr.bounds))
-            else:
-                self.optimal.setData(seg[:, 0], seg[:, 1])
-        if fr.arrows is not None and fr.fake is not None:
-            n = len(fr.arrows)
-            g = fr.arrows.astype(np.float64)
-            norm = np.linalg.norm(g, axis=1)
-            top = float(norm.max()) if n else 0.0
-            span = max(x1 - x0, y1 - y0)
-            scale = 0.08 * span / top if top > 0 and np.isfinite(top) else 0.0
-            start = fr.fake[:n].astype(np.float64)
-            seg = np.empty((2 * n, 2))
-            seg[0::2] = start
-            seg[1::2] = start + g * scale
-            self.arrows.setData(seg[:, 0], seg[:, 1])
-        if fr.mesh is not None:
-            self.mesh.setData(*mesh_path(fr.mesh))
-        elif "mesh" in self.visible_layers:
-            self.mesh.setData([], [])
-        if fr.centers is not None and fr.covered is not None:
-            brushes = [pg.mkBrush("#1a9850") if c else pg.mkBrush("#d73027") for c in fr.covered]
-            self.centers.setData(pos=fr.centers, brush=brushes)
+        for name, payload in fr.layers.items():
+            vis = self.visuals.get(name)
+            if vis is not None:
+                vis.draw(payload, fr.bounds)
 
     def clear_layers(self) -> None:
-        for it in (self.real, self.fake, self.centers, self.drawn):
-            it.setData(pos=np.zeros((0, 2)))
-        for it in (self.contour, self.optimal, self.mesh, self.arrows):
-            it.setData([], [])
-        self._real_version = -1
+        for vis in self.visuals.values():
+            vis.clear()
+        self.drawn.setData(pos=np.zeros((0, 2)))
 
     # ------------------------------------------------------------------ extra overlays
     def set_latent_points(self, pts: np.ndarray | None) -> None:

@@ -5,17 +5,15 @@ generated points). Middle: one chart per ranking metric with a line per configur
 live ranking table. Play / Pause / Step / Reset act on all. Clicking a multiple emits
 ``openInPlayground((config, trainer_state_dict))``.
 
-Threads: a ``CompareWorker`` (QThread) owns the engine's ``Population`` and sends numpy-only
-``CompareFrame``s at a bounded rate; the GUI keeps the newest and redraws from a QTimer.
+Training runs in the training process (``ganplay.live.compare_loop.CompareLoop`` behind the
+same process transport as the playground; a thread when no process can start, or when a test
+hands in a ready ``Population``). The loop sends numpy-only ``CompareFrame``s at a bounded rate;
+the GUI keeps the newest and redraws from a QTimer.
 """
 from __future__ import annotations
 
 import math
-import os
-import queue
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -29,16 +27,15 @@ from PySide6.QtWidgets import (
 )
 from PySide6.QtCore import Qt
 
+from ganplay.live import protocol as P
+from ganplay.live.compare_loop import CompareFrame, CompareLoop, MemberFrame
+
 from .canvas import D_CMAP, FAKE, REAL
-from .command_thread import CommandThread
-from .worker import Budget
+from .worker import default_backend, make_worker
 
 # One colour per configuration (Okabe-Ito, readable by colour-blind users), for lines and titles.
 # Okabe-Ito's yellow is replaced by a dark olive: on a white background it could not be read.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#8C7A00")
-SURFACE_RES = 48
-N_FAKE = 400
-N_REAL = 400
 METRIC_CHARTS = (
     ("modes_covered", "Modes covered"),
     ("hq_pct", "High-quality samples %"),
@@ -60,223 +57,6 @@ DEFAULT_PRESETS = "vanilla,stable,wgan-gp,lsgan,hinge-sn,pacgan,unrolled,ganlab"
 
 # Workers that were still busy when their view closed; kept referenced until they finish.
 _RUNNING_ORPHANS: set = set()
-
-
-@dataclass
-class MemberFrame:
-    label: str
-    step: int
-    surface: np.ndarray | None       # (res, res) float32 in [0, 1], rows = y
-    fake: np.ndarray                 # (N_FAKE, 2) float32
-    stopped: str | None
-    batched: bool
-
-
-@dataclass
-class CompareFrame:
-    step: int
-    members: list[MemberFrame]
-    bounds: tuple[float, float, float, float]
-    real: np.ndarray | None = None             # sent with the first frame after a reset
-    metrics: list[dict[str, Any]] | None = None  # live ranking metrics, when refreshed
-    steps_per_s: float = 0.0
-    running: bool = False
-    plan: list[str] = field(default_factory=list)
-
-
-class CompareWorker(CommandThread):
-    """Owns the Population; commands arrive on a queue, frames leave through ``frameReady``."""
-
-    frameReady = Signal(object)     # CompareFrame
-    event = Signal(str, object)     # (kind, payload): state, exported, error, reset
-
-    def __init__(self, configs: Sequence[Any], labels: Sequence[str] | None = None,
-                 points: np.ndarray | None = None, population: Any = None, parent: Any = None):
-        super().__init__(parent)
-        self._init = (list(configs), list(labels) if labels else None, points)
-        self.pop: Any = population
-        self.running = False
-        self.frame_budget = Budget(0.10, 1 / 15)
-        self.metrics_budget = Budget(0.05, 1.0)
-        self._z_seed = 1
-        self._real: np.ndarray | None = None
-        self._send_real = True
-        self._rate = (time.perf_counter(), 0)
-        self._sps = 0.0
-        self._dirty = True
-
-    # ---------------------------------------------------------------- thread side
-    def run(self) -> None:
-        import torch
-
-        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))  # leave the GUI a core
-        if self.pop is None:
-            self._build()
-        else:
-            self._installed()
-        while not self.isInterruptionRequested():
-            if not self._handle_commands():
-                break
-            if self.running and self.pop is not None:
-                self._train_a_little()
-            self._maybe_publish()
-        self.running = False
-
-    def _build(self) -> None:
-        from ganplay.engine.population import Population
-
-        configs, labels, points = self._init
-        try:
-            self.pop = Population(configs, labels, points=points)
-        except Exception as exc:
-            self.pop = None
-            self.event.emit("error", f"cannot build the comparison: {exc}")
-            return
-        self._installed()
-
-    def _installed(self) -> None:
-        assert self.pop is not None
-        data = self.pop.members[0].trainer.data
-        self._real = data.sample_numpy(N_REAL, seed=3).astype(np.float32)
-        self._send_real = True
-        self._dirty = True
-        self.frame_budget.force()
-        self.metrics_budget.force()
-        self.event.emit("reset", {"labels": self.pop.labels, "plan": self.pop.plan(),
-                                  "configs": [c.copy() for c in self.pop.configs]})
-
-    def _handle_commands(self) -> bool:
-        block = not self.running
-        while True:
-            try:
-                cmd, payload = self._queue.get(timeout=0.02) if block else self._queue.get_nowait()
-            except queue.Empty:
-                return True
-            block = False
-            if cmd == "stop":
-                return False
-            try:
-                self._dispatch(cmd, payload)
-            except Exception as exc:   # a failed command must never kill the thread
-                self.event.emit("error", f"'{cmd}' failed: {type(exc).__name__}: {exc}")
-            self._dirty = True
-
-    def _dispatch(self, cmd: str, payload: Any) -> None:
-        if cmd == "play":
-            self.running = self.pop is not None
-            self._rate = (time.perf_counter(), 0)
-        elif cmd == "pause":
-            self.running = False
-            self.frame_budget.force()
-            self.metrics_budget.force()
-        elif cmd == "step":
-            self.running = False
-            if self.pop is not None:
-                for _ in range(int(payload or 1)):
-                    self.pop.step()
-            self.frame_budget.force()
-            self.metrics_budget.force()
-        elif cmd == "reset":
-            self.running = False
-            if payload is not None:
-                self._init = payload
-            self._build()
-        elif cmd == "state":
-            cfg, sd = self.pop.member_state(int(payload))
-            self.event.emit("state", (int(payload), cfg, sd))
-        elif cmd == "export":
-            self._export(*payload)
-        else:
-            raise ValueError(f"unknown command '{cmd}'")
-
-    def _export(self, path: str, fmt: str, n: int = 2500) -> None:
-        from ganplay.engine.population import comparison_records, ranking, to_csv, to_json
-
-        rows = ranking(self.pop.evaluate(n=n))
-        rec = comparison_records(self.pop.labels, self.pop.configs, rows)
-        try:
-            Path(path).write_text(to_json(rec) if fmt == "json" else to_csv(rec), encoding="utf-8")
-        except OSError as exc:
-            self.event.emit("error", f"cannot write '{path}': {exc.strerror or exc}")
-        else:
-            self.event.emit("exported", path)
-
-    def _train_a_little(self) -> None:
-        t_end = time.perf_counter() + 0.03   # answer commands at least every ~30 ms (+ one step)
-        n = 0
-        while True:
-            self.pop.step()
-            n += 1
-            if self.pop.all_stopped:
-                self.running = False
-                break
-            if time.perf_counter() >= t_end:
-                break
-        t0, k = self._rate
-        self._rate = (t0, k + n)
-        self._dirty = True
-
-    def _maybe_publish(self) -> None:
-        if self.pop is None or not self._dirty:
-            return
-        now = time.perf_counter()
-        if not self.frame_budget.due(now):
-            return
-        self._dirty = False
-        t0, k = self._rate
-        if now - t0 > 0.5:
-            inst = k / (now - t0)
-            self._sps = inst if self._sps == 0 else 0.5 * (self._sps + inst)
-            self._rate = (now, 0)
-        if not self.running:
-            self._sps = 0.0
-        frame, fakes = self._frame()
-        end = time.perf_counter()
-        self.frame_budget.spent(now, end)
-        if self.metrics_budget.due(end):
-            frame.metrics = self._metrics(fakes)
-            self.metrics_budget.spent(end, time.perf_counter())
-        self.frameReady.emit(frame)
-
-    def _frame(self) -> tuple[CompareFrame, list[np.ndarray]]:
-        from ganplay.engine.metrics import decision_surface
-
-        pop = self.pop
-        data = pop.members[0].trainer.data
-        bounds = tuple(getattr(data, "bounds", (-2.0, 2.0, -2.0, 2.0)))
-        members, fakes = [], []
-        for i, m in enumerate(pop.members):
-            t = pop.member_trainer(i, weights_only=True)
-            two_d = getattr(t.data, "dim", 0) == 2
-            fake = t.sample(N_FAKE, seed=self._z_seed) if two_d else np.zeros((0, 2), np.float32)
-            surf = decision_surface(t, bounds, SURFACE_RES) if two_d else None
-            if surf is not None:
-                surf = np.ascontiguousarray(np.nan_to_num(surf, nan=0.5), dtype=np.float32)
-            fakes.append(fake)
-            members.append(MemberFrame(m.label, t.step_count, surf, fake.astype(np.float32, copy=True),
-                                       m.stopped, m.batched))
-        frame = CompareFrame(pop.step_count, members, bounds, steps_per_s=self._sps * len(pop),
-                             running=self.running)
-        if self._send_real and self._real is not None:
-            frame.real = self._real.copy()
-            frame.plan = pop.plan()
-            self._send_real = False
-        return frame, fakes
-
-    def _metrics(self, fakes: list[np.ndarray]) -> list[dict[str, Any]]:
-        from ganplay.engine.population import live_metrics
-
-        data = self.pop.members[0].trainer.data
-        out = []
-        for m, fake in zip(self.pop.members, fakes):
-            row: dict[str, Any] = {"label": m.label, "steps": m.trainer.step_count if m.group is None
-                                   else int(m.group.steps[m.slot]), "batched": m.batched}
-            if len(fake) and self._real is not None:
-                row.update(live_metrics(fake, self._real, data))
-            if m.stopped:
-                row["stopped"] = m.stopped
-            out.append(row)
-        return out
 
 
 class _Multiple:
@@ -323,6 +103,9 @@ class CompareView(QWidget):
     """The compare panel. Usable alone (``show_compare``) or as a tab/window of the main app."""
 
     openInPlayground = Signal(object)   # (Config, Trainer.state_dict()) of the clicked multiple
+    comparisonReady = Signal()          # the population is built and its multiples are laid out
+    frameShown = Signal(int)            # a frame arrived (its step)
+    exported = Signal(str)              # a comparison file was written
 
     def __init__(self, configs: Sequence[Any] = (), labels: Sequence[str] | None = None,
                  points: np.ndarray | None = None, population: Any = None,
@@ -331,7 +114,7 @@ class CompareView(QWidget):
         self.base_config = base_config      # what "variations of the current one" vary
         self.points = points
         self.setWindowTitle("ganplay: compare")
-        self.worker: CompareWorker | None = None
+        self.worker: Any = None
         self.labels: list[str] = []
         self.configs: list[Any] = []
         self.last_metrics: list[dict[str, Any]] | None = None
@@ -340,6 +123,21 @@ class CompareView(QWidget):
         self._history: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         self._frame_real: np.ndarray | None = None
         self._metrics_dirty = False
+        self.step_count = -1                # the newest frame's step (-1: nothing trained yet)
+        self.running = False                # as the newest frame says
+        self.plan: list[str] = []           # how the members are batched (from the loop)
+        self.backend = default_backend()
+        self._event_handlers: dict[type, Any] = {
+            P.ComparisonReady: self._on_ready,
+            P.MemberState: lambda ev: self.openInPlayground.emit((ev.config, ev.state)),
+            P.ComparisonExported: self._on_exported,
+            P.Failed: lambda ev: self._show_error(ev.message),
+            P.FileFailed: lambda ev: self._show_error(ev.message),
+            P.WorkerFailed: self._on_worker_lost,
+            P.WorkerDied: self._on_worker_lost,
+            P.Pong: lambda ev: None,
+            P.Described: lambda ev: None,
+        }
         self._build_ui()
         self.timer = QTimer(self)
         self.timer.setInterval(33)
@@ -448,12 +246,17 @@ class CompareView(QWidget):
     # ---------------------------------------------------------------- control
     def start(self, configs: Sequence[Any], labels: Sequence[str] | None = None,
               points: np.ndarray | None = None, population: Any = None) -> None:
-        """Build the comparison (in the worker thread) and show it paused."""
+        """Build the comparison (in the training process) and show it paused. A ready
+        ``population`` (tests) trains in a thread of this process instead."""
         self.stop_worker()
         self._frame_real = None
         self._history = {}
         self.last_metrics = None
-        self.worker = CompareWorker(configs, labels, points, population, parent=self)
+        first = P.BuildComparison(tuple(configs), tuple(labels) if labels else None, points)
+        if population is not None:
+            self.worker = make_worker("thread", None, CompareLoop, population=population)
+        else:
+            self.worker = make_worker(self.backend, first, CompareLoop)
         self.worker.frameReady.connect(self._on_frame)
         self.worker.event.connect(self._on_event)
         self.worker.start()
@@ -479,7 +282,7 @@ class CompareView(QWidget):
             else:
                 cfgs, labels = variations(base, kind)
         except ConfigError as exc:
-            self._on_event("error", str(exc))
+            self._on_event(P.Failed("Compare", str(exc)))
             return
         self.pause()
         self.start(cfgs, labels, self.points)
@@ -493,29 +296,29 @@ class CompareView(QWidget):
     def _play_toggled(self, on: bool) -> None:
         self.play_btn.setText("Pause" if on else "Play")
         if self.worker is not None:
-            self.worker.send("play" if on else "pause")
+            self.worker.send(P.Play() if on else P.Pause())
 
     def step(self) -> None:
         self.pause()
         if self.worker is not None:
-            self.worker.send("step", 1)
+            self.worker.send(P.Step(n=1))
 
     def reset(self) -> None:
         self.pause()
         self._history = {}
         if self.worker is not None:
-            self.worker.send("reset")
+            self.worker.send(P.BuildComparison())
 
     def open_member(self, i: int) -> None:
         """Ask for member i's state; ``openInPlayground`` fires when the worker answers."""
         if self.worker is not None and 0 <= i < len(self.labels):
-            self.worker.send("state", i)
+            self.worker.send(P.RequestMemberState(i))
 
     def export(self, path: str | Path, fmt: str | None = None, n: int = 2500) -> None:
         """Write configs + final metrics (measured on ``n`` samples) as CSV or JSON."""
         fmt = fmt or ("json" if str(path).lower().endswith(".json") else "csv")
         if self.worker is not None:
-            self.worker.send("export", (str(path), fmt, n))
+            self.worker.send(P.ExportComparison(str(path), fmt, n))
 
     def _export_dialog(self, fmt: str) -> None:
         filt = "JSON (*.json)" if fmt == "json" else "CSV (*.csv)"
@@ -524,7 +327,7 @@ class CompareView(QWidget):
             self.export(path, fmt)
 
     def stop_worker(self) -> None:
-        """Stop the training thread (normally well within a second: it checks between steps)."""
+        """Stop the training loop (normally well within a second: it checks between steps)."""
         w, self.worker = self.worker, None
         if w is None:
             return
@@ -545,23 +348,37 @@ class CompareView(QWidget):
         super().closeEvent(event)
 
     # ---------------------------------------------------------------- worker -> GUI
-    def _on_event(self, kind: str, payload: Any) -> None:
-        if kind == "reset":
-            self.labels = list(payload["labels"])
-            self.configs = list(payload["configs"])
-            self._history = {}
-            self._make_multiples(self.labels)
-            self.status.setText("; ".join(payload["plan"]))
-        elif kind == "state":
-            i, cfg, sd = payload
-            self.openInPlayground.emit((cfg, sd))
-        elif kind == "exported":
-            self.last_exported = payload
-            self.status.setText(f"comparison written to {payload}")
-        elif kind == "error":
-            self.status.setText(str(payload))
-            if self.isVisible() and QApplication.platformName() != "offscreen":
-                QMessageBox.warning(self, "Compare", str(payload))
+    def _on_event(self, ev: P.Event) -> None:
+        handler = self._event_handlers.get(type(ev))
+        if handler is not None:
+            handler(ev)
+
+    def _on_ready(self, ev: P.ComparisonReady) -> None:
+        self.labels = list(ev.labels)
+        self.configs = list(ev.configs)
+        self._history = {}
+        self.plan = list(ev.plan)
+        self.step_count = -1
+        self._make_multiples(self.labels)
+        self.status.setText("; ".join(ev.plan))
+        self.comparisonReady.emit()
+
+    def _on_exported(self, ev: P.ComparisonExported) -> None:
+        self.last_exported = ev.path
+        self.status.setText(f"comparison written to {ev.path}")
+        self.exported.emit(ev.path)
+
+    def _show_error(self, text: str) -> None:
+        self.status.setText(text)
+        if self.isVisible() and QApplication.platformName() != "offscreen":
+            QMessageBox.warning(self, "Compare", text)
+
+    def _on_worker_lost(self, ev: P.Event) -> None:
+        """No training process (or it died): train here in a thread, from the same recipes."""
+        self.backend = "thread"
+        self._show_error(f"The compare training process stopped ({ev.message}); training again in this window's process.")
+        if self.configs:
+            self.start(self.configs, self.labels, self.points)
 
     def _on_frame(self, frame: CompareFrame) -> None:
         if frame.real is not None:
@@ -574,6 +391,8 @@ class CompareView(QWidget):
                 self._history.setdefault(row["label"], []).append((frame.step, row))
             self._metrics_dirty = True
         self._frame = frame
+        self.step_count, self.running = frame.step, frame.running
+        self.frameShown.emit(frame.step)
 
     def _redraw(self) -> None:
         frame, self._frame = self._frame, None

@@ -1,6 +1,7 @@
 """The playground's main window: setup on the left, the data canvas in the centre, live charts on
-the right, transport controls on the toolbar. All training happens in the worker (by default a
-process of its own, see ``worker.py``); this class only sends commands and draws the latest frame
+the right, transport controls on the toolbar. All training happens in the live loop (by default in
+a process of its own, see ``worker.py``); this class only sends typed commands
+(``ganplay.live.protocol``), handles typed events through one table, and draws the latest frame
 from a timer.
 """
 from __future__ import annotations
@@ -22,12 +23,16 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QHBoxLayout, QL
 from ganplay.engine import config as C
 from ganplay.engine.presets import PRESETS, apply_preset
 
-from .canvas import LAYERS, DataCanvas
+from ganplay.live import protocol as P
+from ganplay.live.layers import LAYERS
+from ganplay.live.loop import SPEEDS
+
+from .canvas import DataCanvas
 from .charts import ChartPanel, History
 from .help_text import FIRST_RUN_HINT, MNIST_CREDIT
 from .settings import make_settings
 from .setup_panel import SetupPanel
-from .worker import SPEEDS, default_backend, make_worker
+from .worker import default_backend, make_worker
 
 REDRAW_MS = 33  # ~30 frames per second; training speed does not depend on it
 # The worker holds the GIL between torch calls; a short switch interval (CPython's default is
@@ -51,6 +56,7 @@ class MainWindow(QMainWindow):
     stepChanged = Signal(int)         # the step shown in the status bar
     engineReady = Signal()            # the first trainer is built
     resetDone = Signal()              # a new trainer is in place (after Reset, a preset, new data)
+    eventHandled = Signal(object)     # every protocol.Event, after the window has handled it
 
     def __init__(self, config: C.Config | None = None, settings: Any = None,
                  data: Any = None, points: np.ndarray | None = None, backend: str | None = None):
@@ -77,6 +83,8 @@ class MainWindow(QMainWindow):
         self._drawing: list[np.ndarray] = []
         self._bundle: Any = None
         self.device_text = "starting..."
+        self.engine_ready = False
+        self._events = self._event_table()
         self.redraw_ms: deque[float] = deque(maxlen=2000)  # GUI cost per frame, for the bench
         sys.setswitchinterval(SWITCH_INTERVAL_S)
 
@@ -256,12 +264,12 @@ class MainWindow(QMainWindow):
             m_train.addAction(a)
         m_view = mb.addMenu("&View")
         self.layer_actions: dict[str, QAction] = {}
-        for key, text, tip in LAYERS:
-            a = QAction(text, self, checkable=True, checked=True)
-            a.setToolTip(tip)
-            a.setStatusTip(tip)
-            a.toggled.connect(lambda on, k=key: self.set_layer(k, on))
-            self.layer_actions[key] = a
+        for spec in LAYERS:
+            a = QAction(spec.label, self, checkable=True, checked=True)
+            a.setToolTip(spec.tooltip)
+            a.setStatusTip(spec.tooltip)
+            a.toggled.connect(lambda on, k=spec.name: self.set_layer(k, on))
+            self.layer_actions[spec.name] = a
             m_view.addAction(a)
         m_view.addSeparator()
         m_view.addAction(self.act_compare)
@@ -297,7 +305,7 @@ class MainWindow(QMainWindow):
         self.stop_spin.setSpecialValueText("off")
         self.stop_spin.setKeyboardTracking(False)
         self.stop_spin.setToolTip("Pause automatically when training reaches this step (off = never)")
-        self.stop_spin.valueChanged.connect(lambda v: self.worker.send("stop_at", int(v)))
+        self.stop_spin.valueChanged.connect(lambda v: self.worker.send(P.StopAt(int(v))))
         tb.addWidget(self.stop_spin)
         tb.addSeparator()
         tb.addAction(self.act_record)
@@ -370,7 +378,7 @@ class MainWindow(QMainWindow):
 
     # ================================================================== worker lifecycle
     def _new_worker(self, cfg: C.Config) -> Any:
-        worker = make_worker(self.backend, cfg, points=self._points_for(cfg), data=self._data)
+        worker = make_worker(self.backend, P.Reset(cfg, self._points_for(cfg), self._data))
         worker.frameReady.connect(self._on_frame)
         worker.event.connect(self._on_event)
         return worker
@@ -388,8 +396,8 @@ class MainWindow(QMainWindow):
 
     def _start_worker(self) -> None:
         if not self.worker.isRunning() and not getattr(self, "_closed", False):
-            self.worker.send("layers", sorted(self._visible_layers()))
-            self.worker.send("speed", SPEEDS[self.speed_slider.value()])
+            self.worker.send(P.ShowLayers(tuple(sorted(self._visible_layers()))))
+            self.worker.send(P.SetSpeed(SPEEDS[self.speed_slider.value()]))
             self.worker.start()
 
     def shutdown(self) -> None:
@@ -419,7 +427,7 @@ class MainWindow(QMainWindow):
         """A multiple clicked in the compare window continues here with its weights."""
         cfg, state = payload
         self.running = False
-        self.worker.send("install_state", (cfg, state, self.points))
+        self.worker.send(P.InstallState(cfg, state, self.points))
 
     def closeEvent(self, event: Any) -> None:
         view = getattr(self, "compare_view", None)
@@ -439,18 +447,18 @@ class MainWindow(QMainWindow):
             self.act_draw.setChecked(False)
             self._toggle_draw()
         self.running = True
-        self.worker.send("start")
+        self.worker.send(P.Play())
 
     def pause(self) -> None:
         self.running = False
-        self.worker.send("pause")
+        self.worker.send(P.Pause())
 
     def toggle_play(self) -> None:
         self.pause() if self.running else self.play()
 
     def step(self, mode: str = "both") -> None:
         self.running = False
-        self.worker.send("step", mode)
+        self.worker.send(P.Step(mode))
 
     def reset(self) -> None:
         cfg = self.setup_panel.config.copy()
@@ -464,8 +472,7 @@ class MainWindow(QMainWindow):
                         "Draw points on the canvas (Draw data) or load a CSV/NPY file first.")
             return
         self.banner.hide()
-        self.worker.send("reset", {"config": cfg, "points": self._points_for(cfg),
-                                   "data": self._data if self._data_matches(cfg) else None})
+        self.worker.send(P.Reset(cfg, self._points_for(cfg), self._data if self._data_matches(cfg) else None))
 
     def _points_for(self, cfg: C.Config) -> np.ndarray | None:
         return self.points if cfg.data.name == "points" else None
@@ -476,7 +483,7 @@ class MainWindow(QMainWindow):
 
     def restore_last_good(self) -> None:
         self.banner.hide()
-        self.worker.send("restore_good")
+        self.worker.send(P.RestoreGood())
 
     def apply_preset(self, name: str) -> None:
         try:
@@ -492,12 +499,12 @@ class MainWindow(QMainWindow):
     def _on_speed(self, index: int) -> None:
         speed = SPEEDS[index]
         self.speed_label.setText(_speed_text(speed))
-        self.worker.send("speed", speed)
+        self.worker.send(P.SetSpeed(speed))
 
     def set_layer(self, key: str, on: bool) -> None:
         self.canvas.set_layer_visible(key, on)
         if hasattr(self, "worker"):
-            self.worker.send("layers", sorted(self._visible_layers()))
+            self.worker.send(P.ShowLayers(tuple(sorted(self._visible_layers()))))
 
     def _visible_layers(self) -> set[str]:
         return {k for k, a in self.layer_actions.items() if a.isChecked()}
@@ -508,7 +515,7 @@ class MainWindow(QMainWindow):
     # ================================================================== setup edits
     def _on_field_changed(self, path: str, value: Any) -> None:
         if path in C.LIVE_FIELDS:
-            self.worker.send("set", (path, value))
+            self.worker.send(P.SetField(path, value))
         else:
             self.pending.add(path)
             self.setup_panel.set_pending(sorted(self.pending))
@@ -594,7 +601,7 @@ class MainWindow(QMainWindow):
             self.export_generator(path)
 
     def export_generator(self, path: str, formats: tuple[str, ...] = ("pt2",)) -> None:
-        self.worker.send("export", (path, formats))
+        self.worker.send(P.ExportGenerator(path, tuple(formats)))
 
     def _save_session_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save session", "session.gpsession",
@@ -603,7 +610,7 @@ class MainWindow(QMainWindow):
             self.save_session(path)
 
     def save_session(self, path: str) -> None:
-        self.worker.send("save_session", (path, self.history.as_dict()))
+        self.worker.send(P.SaveSession(path, self.history.as_dict()))
 
     def _open_session_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open session", "", "ganplay session (*.gpsession);;All files (*)")
@@ -611,7 +618,7 @@ class MainWindow(QMainWindow):
             self.open_session(path)
 
     def open_session(self, path: str) -> None:
-        self.worker.send("load_session", path)
+        self.worker.send(P.LoadSession(path))
 
     def _open_generator_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open generator", "", "ganplay bundle (*.ganplay);;All files (*)")
@@ -711,6 +718,11 @@ class MainWindow(QMainWindow):
         return True
 
     # ================================================================== worker output
+    @property
+    def latest_frame(self) -> Any:
+        """The newest frame from the training loop (drawn or about to be)."""
+        return self._latest
+
     def _on_frame(self, fr: Any) -> None:
         self.frames_received += 1
         self.history.add_stats(fr.stats)
@@ -718,13 +730,7 @@ class MainWindow(QMainWindow):
             self.history.add_metrics(fr.metrics_step, fr.metrics)
         prev = self._latest
         if prev is not None and self._undrawn:
-            # a frame the timer has not drawn yet may carry things sent only once
-            if fr.real is None and prev.real is not None:
-                fr.real, fr.real_version = prev.real, prev.real_version
-            if fr.optimal is None and prev.optimal is not None:
-                fr.optimal, fr.optimal_contour = prev.optimal, prev.optimal_contour
-            if fr.generator is None and prev.generator is not None:
-                fr.generator = prev.generator
+            fr.carry_from(prev)  # a frame the timer never drew may hold layers sent only once
         self._latest = fr
         self._undrawn = True
         self.frameArrived.emit(fr)
@@ -760,104 +766,130 @@ class MainWindow(QMainWindow):
         self.sps_label.setText(f"{fr.steps_per_sec:.0f} steps/s")
         self.redraw_ms.append((time.perf_counter() - t0) * 1000)
 
-    def _on_event(self, kind: str, payload: Any) -> None:
-        if kind == "reset":
-            self.config = payload["config"]
-            self.setup_panel.set_config(self.config)
-            if not self._matches_any_preset():
-                self.setup_panel.set_preset_name(None)
-            self.pending.clear()
-            self.setup_panel.set_pending([])
-            self.history.clear()
-            self.charts.clear()
-            self.canvas.clear_layers()
-            self.current_step = 0
-            self.step_label.setText("step 0")
-            self.stepChanged.emit(0)
-            self.device_text = payload["device"]
-            self.device_label.setText(f"device: {self.device_text}")
-            if payload.get("message"):
-                self._banner(payload["message"], actions=False)
-            if not getattr(self, "_engine_ready", False):
-                self._engine_ready = True
-                if self.worker.backend == "process":
-                    import torch
+    # ------------------------------------------------------------------ events, by type
+    def _event_table(self) -> dict[type, Any]:
+        return {
+            P.EngineReset: self._on_engine_reset,
+            P.Loading: self._on_loading,
+            P.DeviceFallback: self._on_device_fallback,
+            P.ResetFailed: lambda ev: self._error("Cannot reset", ev.message),
+            P.FieldSet: lambda ev: C.set_field(self.config, ev.path, ev.value),
+            P.FieldRejected: self._on_field_rejected,
+            P.Diverged: self._on_diverged,
+            P.Restored: lambda ev: self.statusBar().showMessage(f"Back at step {ev.step}, the last good state", 5000),
+            P.StoppedAt: self._on_stopped_at,
+            P.GeneratorExported: lambda ev: self._file_done(f"Exported the generator to {ev.path}"),
+            P.SessionSaved: lambda ev: self._file_done(f"Saved the session to {ev.path}"),
+            P.SessionLoaded: lambda ev: self._take_over(ev.config, ev.history, ev.points, f"Opened the session {ev.path}"),
+            P.StateInstalled: lambda ev: self._take_over(ev.config, None, ev.points, f"Opened {ev.label}"),
+            P.FileFailed: self._on_file_failed,
+            P.Failed: lambda ev: self._error(ev.title, ev.message),
+            P.WorkerFailed: self._on_worker_failed,
+            P.WorkerDied: self._on_worker_died,
+            P.Pong: lambda ev: None,
+            P.Described: lambda ev: None,
+        }
 
-                    # this process only runs the latent explorer's small forward passes; more
-                    # threads would spin on the cores the training process needs
-                    torch.set_num_threads(1)
-                from ganplay.engine.losses import DESCRIPTIONS  # torch is loaded by now
+    def _on_event(self, ev: P.Event) -> None:
+        handler = self._events.get(type(ev))
+        if handler is None:
+            self._error("Unexpected message", f"The window has no handler for {type(ev).__name__}.")
+            return
+        handler(ev)
+        self.eventHandled.emit(ev)
 
-                self.setup_panel.set_loss_tooltips(DESCRIPTIONS)
-                self._install_latent_panel()
-                self.engineReady.emit()
-            self.resetDone.emit()
-        elif kind == "loading":
-            fraction, text = payload
-            self.load_bar.setVisible(fraction < 1.0)
-            self.load_bar.setValue(int(100 * fraction))
-            if text:
-                self.load_bar.setToolTip(text)
-                self.statusBar().showMessage(f"Loading {text}", 2000)
-        elif kind == "device_fallback":
-            self.device_text = payload["device"]
-            self.device_label.setText(f"device: {self.device_text}")
-            self._banner(payload["message"], actions=False)
-        elif kind == "reset_failed":
-            self._error("Cannot reset", str(payload))
-        elif kind == "set_ok":
-            path, value = payload
-            C.set_field(self.config, path, value)
-        elif kind == "set_failed":
-            path, msg = payload
-            self.setup_panel.set_value(path, C.get_field(self.config, path))
-            C.set_field(self.setup_panel.config, path, C.get_field(self.config, path))
-            self._error("Cannot change setting", msg)
-        elif kind == "diverged":
-            self.running = False
-            self._banner(f"Training diverged: {payload['message']}", actions=True,
-                         last_good=payload.get("last_good", 0))
-        elif kind == "restored":
-            self.statusBar().showMessage(f"Back at step {payload}, the last good state", 5000)
-        elif kind == "stopped_at":
-            self.running = False
-            self.sps_label.setText("0 steps/s")
-            self.statusBar().showMessage(f"Stopped at step {payload}", 5000)
-        elif kind == "file_done":
-            what, path, result = payload
-            if what in ("load_session", "install_state"):
-                cfg, history, points = result
-                self.config = cfg
-                if points is not None:
-                    self.points = np.asarray(points, np.float32)
-                self.setup_panel.set_config(cfg)
-                self.setup_panel.set_preset_name(None)
-                self.pending.clear()
-                self.setup_panel.set_pending([])
-                self.history.load_any(history)
-                self.charts.refresh()
-                self.canvas.clear_layers()
-                self.running = False
-            names = {"export": "Exported the generator to", "save_session": "Saved the session to",
-                     "load_session": "Opened the session", "install_state": "Opened"}
-            self.statusBar().showMessage(f"{names.get(what, what)} {path}", 8000)
-        elif kind == "file_failed":
-            what, path, msg = payload
-            titles = {"export": "Export failed", "save_session": "Could not save the session",
-                      "load_session": "Could not open the session"}
-            self._error(titles.get(what, "File error"), f"{Path(str(path)).name}: {msg}\n\n"
-                        "The current training session is unchanged.")
-        elif kind == "error":
-            title, msg = payload
-            self._error(title, msg)
-        elif kind == "worker_failed":  # no training process could be started: train in a thread
-            self.statusBar().showMessage(f"Training in the window's process ({payload})", 10000)
-            self._replace_worker("thread")
-        elif kind == "worker_died":
-            self._replace_worker(self.backend)
-            self._error("The training process stopped unexpectedly",
-                        f"It ended with {payload}. A new one has started on the current settings; "
-                        "what the old one had trained is lost.")
+    def _on_engine_reset(self, ev: P.EngineReset) -> None:
+        self.config = ev.config
+        self.setup_panel.set_config(self.config)
+        if not self._matches_any_preset():
+            self.setup_panel.set_preset_name(None)
+        self.pending.clear()
+        self.setup_panel.set_pending([])
+        self.history.clear()
+        self.charts.clear()
+        self.canvas.clear_layers()
+        self.current_step = 0
+        self.step_label.setText("step 0")
+        self.stepChanged.emit(0)
+        self.device_text = ev.device
+        self.device_label.setText(f"device: {self.device_text}")
+        if ev.message:
+            self._banner(ev.message, actions=False)
+        if not self.engine_ready:
+            self.engine_ready = True
+            if self.worker.backend == "process":
+                import torch
+
+                # this process only runs the latent explorer's small forward passes; more
+                # threads would spin on the cores the training process needs
+                torch.set_num_threads(1)
+            from ganplay.engine.losses import DESCRIPTIONS  # torch is loaded by now
+
+            self.setup_panel.set_loss_tooltips(DESCRIPTIONS)
+            self._install_latent_panel()
+            self.engineReady.emit()
+        self.resetDone.emit()
+
+    def _on_loading(self, ev: P.Loading) -> None:
+        self.load_bar.setVisible(ev.fraction < 1.0)
+        self.load_bar.setValue(int(100 * ev.fraction))
+        if ev.text:
+            self.load_bar.setToolTip(ev.text)
+            self.statusBar().showMessage(f"Loading {ev.text}", 2000)
+
+    def _on_device_fallback(self, ev: P.DeviceFallback) -> None:
+        self.device_text = ev.device
+        self.device_label.setText(f"device: {self.device_text}")
+        self._banner(ev.message, actions=False)
+
+    def _on_field_rejected(self, ev: P.FieldRejected) -> None:
+        self.setup_panel.set_value(ev.path, C.get_field(self.config, ev.path))
+        C.set_field(self.setup_panel.config, ev.path, C.get_field(self.config, ev.path))
+        self._error("Cannot change setting", ev.message)
+
+    def _on_diverged(self, ev: P.Diverged) -> None:
+        self.running = False
+        self._banner(f"Training diverged: {ev.message}", actions=True, last_good=ev.last_good)
+
+    def _on_stopped_at(self, ev: P.StoppedAt) -> None:
+        self.running = False
+        self.sps_label.setText("0 steps/s")
+        self.statusBar().showMessage(f"Stopped at step {ev.step}", 5000)
+
+    def _file_done(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    def _take_over(self, cfg: C.Config, history: Any, points: Any, text: str) -> None:
+        """A trainer from a file or the compare window replaced the live one."""
+        self.config = cfg
+        if points is not None:
+            self.points = np.asarray(points, np.float32)
+        self.setup_panel.set_config(cfg)
+        self.setup_panel.set_preset_name(None)
+        self.pending.clear()
+        self.setup_panel.set_pending([])
+        self.history.load_any(history)
+        self.charts.refresh()
+        self.canvas.clear_layers()
+        self.running = False
+        self._file_done(text)
+
+    def _on_file_failed(self, ev: P.FileFailed) -> None:
+        titles = {"export": "Export failed", "save_session": "Could not save the session",
+                  "load_session": "Could not open the session"}
+        self._error(titles.get(ev.what, "File error"), f"{Path(str(ev.path)).name}: {ev.message}\n\n"
+                    "The current training session is unchanged.")
+
+    def _on_worker_failed(self, ev: P.WorkerFailed) -> None:
+        """No training process could be started: train in a thread."""
+        self.statusBar().showMessage(f"Training in the window's process ({ev.message})", 10000)
+        self._replace_worker("thread")
+
+    def _on_worker_died(self, ev: P.WorkerDied) -> None:
+        self._replace_worker(self.backend)
+        self._error("The training process stopped unexpectedly",
+                    f"It ended with {ev.message}. A new one has started on the current settings; "
+                    "what the old one had trained is lost.")
 
     def _matches_any_preset(self) -> bool:
         name = self.setup_panel.preset_combo.currentText()

@@ -46,16 +46,16 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.005)
         return cond()
 
-    if not wait(lambda: getattr(w, "_engine_ready", False), 120):
+    if not wait(lambda: w.engine_ready, 120):
         print("the engine did not start", file=sys.stderr)
         return 1
     w.stop_spin.setValue(args.steps)
     w.act_play.trigger()
     t0 = time.monotonic()
-    wait(lambda: w.current_step >= args.steps and w._latest is not None and not w._latest.running, 3600)
+    wait(lambda: w.current_step >= args.steps and w.latest_frame is not None and not w.latest_frame.running, 3600)
     elapsed = time.monotonic() - t0
     n = w.frames_received
-    wait(lambda: w.frames_received >= n + 1 and w._latest is not None and w._latest.metrics is not None, 20)
+    wait(lambda: w.frames_received >= n + 1 and w.latest_frame is not None and w.latest_frame.metrics is not None, 20)
     wait(lambda: False, 0.5)  # last frame and charts drawn
     w.charts.refresh()
     app.processEvents()

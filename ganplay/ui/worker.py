@@ -1,6 +1,6 @@
-"""The two ways the window runs its ``TrainLoop``: in a process of its own (the default) or in a
-thread of the GUI process. Both take commands through ``send(command, payload)`` and hand back
-numpy ``Frame``s through ``frameReady`` and everything else through ``event(kind, payload)``.
+"""The two ways a window runs its live loop (``ganplay.live``): in a process of its own (the
+default) or in a thread of the GUI process. Both take typed commands through ``send(command)``
+and hand back frames through ``frameReady`` and events through ``event``, one signal each.
 
 Why a process: the loop spends most of its time in small torch calls that hold the GIL, and the
 window's repaint needs the GIL too. In one process each slows the other (measured: the window
@@ -13,13 +13,16 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import pickle
+import queue
 import threading
 from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
-from .command_thread import CommandThread
-from .train_loop import ALL_LAYERS, SPEEDS, Budget, TrainLoop, serve  # noqa: F401  (re-exported)
+from ganplay.live import protocol as P
+from ganplay.live.command_loop import CommandLoop
+from ganplay.live.loop import TrainLoop
+from ganplay.live.transport import serve
 
 BACKENDS = ("process", "thread")
 
@@ -29,59 +32,71 @@ def default_backend() -> str:
     return "thread" if os.environ.get("GANPLAY_WORKER", "").strip().lower() == "thread" else "process"
 
 
-class TrainWorker(CommandThread):
-    """The loop in a QThread of the GUI process; ``trainer`` is reachable for in-process tests."""
+class ThreadWorker(QThread):
+    """The loop in a QThread of the GUI process; ``loop`` (and its engine) is reachable for
+    in-process tests. Stop asks politely: never ``terminate()``, which can leave torch mid-call."""
 
     backend = "thread"
-    frameReady = Signal(object)      # Frame
-    event = Signal(str, object)      # (kind, payload)
+    frameReady = Signal(object)      # a frame
+    event = Signal(object)           # a protocol.Event
 
-    def __init__(self, config: Any, points: Any = None, data: Any = None, parent: Any = None):
+    def __init__(self, loop_cls: type[CommandLoop], first: P.Command | None, parent: Any = None,
+                 **loop_kwargs: Any):
         super().__init__(parent)
-        self._init = (config, points, data)
-        self.loop = TrainLoop(self._queue, self.frameReady.emit, self.event.emit,
-                              self.isInterruptionRequested)
+        self._queue: queue.Queue[P.Command] = queue.Queue()
+        self._first = first
+        self.loop = loop_cls(self._queue, self.frameReady.emit, self.event.emit,
+                             self.isInterruptionRequested, **loop_kwargs)
 
     @property
     def trainer(self) -> Any:
-        return self.loop.trainer
+        return getattr(self.loop, "trainer", None)
+
+    def send(self, command: P.Command) -> None:
+        """Queue a command; the loop handles it between two training steps."""
+        self._queue.put(command)
 
     def run(self) -> None:
-        self.loop.run(*self._init)
+        self.loop.run(self._first)
+
+    def stop(self, timeout_ms: int = 2000) -> bool:
+        if not self.isRunning():
+            return True
+        self.requestInterruption()
+        self.send(P.Stop())
+        return self.wait(timeout_ms)
 
 
-class ProcessTrainWorker(QThread):
+class ProcessWorker(QThread):
     """The loop in a child process (multiprocessing 'spawn': no fork of a Qt process).
 
     This QThread only relays: it starts the child, then reads its pipe and re-emits each frame and
     event as a Qt signal. ``send`` writes commands straight to the pipe from the GUI thread.
-    Messages are plain pickles (not multiprocessing's reducers, which would move tensors through
-    shared memory and file descriptors).
     """
 
     backend = "process"
     frameReady = Signal(object)
-    event = Signal(str, object)
+    event = Signal(object)
 
-    def __init__(self, config: Any, points: Any = None, data: Any = None, parent: Any = None):
+    def __init__(self, loop_cls: type[CommandLoop], first: P.Command, parent: Any = None):
         super().__init__(parent)
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe(duplex=True)
-        self._proc = ctx.Process(target=serve, args=(child, (config, points, data)),
+        self._proc = ctx.Process(target=serve, args=(child, loop_cls, first),
                                  name="ganplay-trainer", daemon=True)
         self._child_conn = child
         self._lock = threading.Lock()
         self._pending: list[bytes] = []
         self._started = False
         self._stopping = False
-        self.trainer = None  # lives in the child; ask with send("describe")
+        self.trainer = None  # lives in the child; ask with send(Describe())
 
-    def send(self, command: str, payload: Any = None) -> None:
+    def send(self, command: P.Command) -> None:
         try:
-            msg = pickle.dumps((command, payload), protocol=pickle.HIGHEST_PROTOCOL)
+            msg = pickle.dumps(command, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # e.g. a data set class defined inside a function
-            self.event.emit("error", (f"'{command}' failed", f"cannot send it to the training process: "
-                                      f"{type(exc).__name__}: {exc}"))
+            self.event.emit(P.Failed(f"'{type(command).__name__}' failed", "cannot send it to the training "
+                                     f"process: {type(exc).__name__}: {exc}"))
             return
         with self._lock:
             if not self._started:
@@ -96,7 +111,7 @@ class ProcessTrainWorker(QThread):
         try:
             self._proc.start()
         except Exception as exc:
-            self.event.emit("worker_failed", f"{type(exc).__name__}: {exc}")
+            self.event.emit(P.WorkerFailed(f"{type(exc).__name__}: {exc}"))
             return
         self._child_conn.close()  # the child holds its end; EOF then means it has gone
         with self._lock:
@@ -107,31 +122,32 @@ class ProcessTrainWorker(QThread):
             except OSError:
                 pass
             self._pending.clear()
-        clean = False
-        while True:
-            try:
-                msg = pickle.loads(self._conn.recv_bytes())
-            except (EOFError, OSError):
-                break
-            except Exception as exc:  # a message that cannot be read must not end the relay
-                self.event.emit("error", ("a message from the training process was unreadable",
-                                          f"{type(exc).__name__}: {exc}"))
-                continue
-            kind = msg[0]
-            if kind == "frame":
-                self.frameReady.emit(msg[1])
-            elif kind == "event":
-                self.event.emit(msg[1], msg[2])
-            elif kind == "bye":
-                clean = True
-                break
-        # after "bye" the child only tears its interpreter down; it need not be waited for
+        clean = self._relay()
+        # after Bye the child only tears its interpreter down; it need not be waited for
         self._proc.join(0.2 if clean else 1.0)
         if not clean and self._proc.is_alive():
             self._proc.kill()
             self._proc.join(1.0)
         if not clean and not self._stopping:
-            self.event.emit("worker_died", f"exit code {self._proc.exitcode}")
+            self.event.emit(P.WorkerDied(f"exit code {self._proc.exitcode}"))
+
+    def _relay(self) -> bool:
+        """Re-emit the child's messages until it says Bye (True) or its pipe ends (False)."""
+        while True:
+            try:
+                msg = pickle.loads(self._conn.recv_bytes())
+            except (EOFError, OSError):
+                return False
+            except Exception as exc:  # a message that cannot be read must not end the relay
+                self.event.emit(P.Failed("a message from the training process was unreadable",
+                                         f"{type(exc).__name__}: {exc}"))
+                continue
+            if isinstance(msg, P.Bye):
+                return True
+            if isinstance(msg, P.Event):
+                self.event.emit(msg)
+            else:
+                self.frameReady.emit(msg)
 
     def stop(self, timeout_ms: int = 2000) -> bool:
         """Ask the child to finish; a child that does not answer in time is killed (a process,
@@ -139,7 +155,7 @@ class ProcessTrainWorker(QThread):
         self._stopping = True
         if not self.isRunning():
             return True
-        self.send("stop")
+        self.send(P.Stop())
         if self.wait(timeout_ms):
             return True
         if self._proc.is_alive():
@@ -151,8 +167,11 @@ class ProcessTrainWorker(QThread):
         return self._proc.pid
 
 
-def make_worker(backend: str, config: Any, points: Any = None, data: Any = None) -> Any:
+def make_worker(backend: str, first: P.Command, loop_cls: type[CommandLoop] = TrainLoop,
+                **loop_kwargs: Any) -> Any:
+    """A worker running ``loop_cls`` on ``first`` (``Reset`` or ``BuildComparison``)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown worker backend '{backend}' (choose from {', '.join(BACKENDS)})")
-    cls = ProcessTrainWorker if backend == "process" else TrainWorker
-    return cls(config, points=points, data=data)
+    if backend == "process":
+        return ProcessWorker(loop_cls, first)
+    return ThreadWorker(loop_cls, first, **loop_kwargs)

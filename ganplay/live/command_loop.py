@@ -1,0 +1,120 @@
+"""The shape both live loops share: typed commands in from one queue, dispatched through a
+handler table; frames and events out through two callables; a polite stop.
+
+A loop knows nothing of its transport: ``transport.serve`` runs it in a process of its own, and
+``ganplay.ui.worker`` in a thread of the GUI process. Both call ``run(first)`` with the command
+that builds the engine (``Reset`` or ``BuildComparison``), handled like any later one.
+"""
+from __future__ import annotations
+
+import os
+import queue
+from collections import Counter
+from typing import Any, Callable
+
+from . import protocol as P
+
+
+def default_threads() -> int:
+    """Leave the GUI a core by default."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+class CommandLoop:
+    """Subclasses list their commands in ``commands`` and return a handler for each from
+    ``handlers()``; a command without one is an error, checked when the loop is built."""
+
+    commands: tuple[type[P.Command], ...] = P.COMMON_COMMANDS
+
+    def __init__(self, inbox: "queue.Queue[P.Command]", emit_frame: Callable[[Any], None],
+                 emit_event: Callable[[P.Event], None], stopped: Callable[[], bool] = lambda: False,
+                 torch_threads: int | None = None):
+        self._queue = inbox
+        self.emit_frame = emit_frame
+        self.emit = emit_event
+        self._stopped = stopped
+        self.torch_threads = torch_threads or default_threads()
+        self.running = False
+        self.handled: Counter[str] = Counter()   # commands handled, by type name (Describe shows it)
+        self._dirty = True
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            P.Ping: lambda c: self.emit(P.Pong(c.payload)),
+            P.Echo: lambda c: self.emit(c.event),
+            P.Describe: lambda c: self.emit(P.Described(self.describe())),
+            **self.handlers(),
+        }
+        missing = [c.__name__ for c in self.commands if c is not P.Stop and c not in self._handlers]
+        if missing:
+            raise TypeError(f"{type(self).__name__} has no handler for {', '.join(missing)}")
+        # Back-pressure from the transport: while it says no, the loop holds its frames back.
+        self.ready: Callable[[], bool] = lambda: True
+
+    # ------------------------------------------------------------------ for subclasses
+    def handlers(self) -> dict[type, Callable[[Any], None]]:
+        return {}
+
+    def describe(self) -> dict[str, Any]:
+        return {"running": self.running, "handled": dict(self.handled)}
+
+    def setup(self) -> None:
+        """Runs first in the loop's own thread or process (torch threads, imports)."""
+        import torch
+
+        # interop threads can only be set once per process, so not here
+        torch.set_num_threads(self.torch_threads)
+
+    def busy(self) -> bool:
+        """True while there is training to do (the queue is then polled, not waited on)."""
+        return self.running
+
+    def wait_timeout(self) -> float | None:
+        """How long to wait for a command when busy (None: do not wait)."""
+        return None
+
+    def train_a_little(self) -> None:
+        """A few training steps between two looks at the queue."""
+
+    def maybe_publish(self) -> None:
+        """Send a frame if one is due."""
+
+    # ------------------------------------------------------------------ the loop
+    def run(self, first: P.Command | None = None) -> None:
+        self.setup()
+        if first is not None:
+            self.dispatch(first)
+        while not self._stopped():
+            if not self._handle_commands():
+                break
+            if self.busy():
+                self.train_a_little()
+            self.maybe_publish()
+        self.running = False
+
+    def _handle_commands(self) -> bool:
+        busy = self.busy()
+        timeout = 0.02 if not busy else self.wait_timeout()
+        block = timeout is not None and timeout > 0
+        while True:
+            try:
+                cmd = self._queue.get(timeout=timeout) if block else self._queue.get_nowait()
+            except queue.Empty:
+                return True
+            block = False
+            if isinstance(cmd, P.Stop):
+                return False
+            self.dispatch(cmd)
+
+    def dispatch(self, cmd: P.Command) -> None:
+        """Handle one command; a failing or unknown one is reported, never fatal to the loop."""
+        self._dirty = True
+        name = type(cmd).__name__
+        handler = self._handlers.get(type(cmd))
+        if handler is None:
+            self.emit(P.Failed(f"'{name}' failed", f"{type(self).__name__} does not take {name}"))
+            return
+        try:
+            handler(cmd)
+        except Exception as exc:  # a bad command must never kill the loop
+            self.emit(P.Failed(f"'{name}' failed", f"{type(exc).__name__}: {exc}"))
+        else:
+            self.handled[name] += 1

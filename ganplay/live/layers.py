@@ -1,0 +1,220 @@
+"""Canvas layers as specs: one registry, one entry per layer.
+
+A spec says what the layer is called (label, tooltip for the View menu and the layer bar), how
+the training process computes its payload, how often (``cadence``), and which of the GUI's
+visuals draws it with what style (``visual`` + ``style``; the drawers live in
+``ganplay/ui/visuals.py``, one per visual kind). A frame carries its layers by name in
+``Frame.layers``. Adding a layer that an existing visual can draw is one ``LayerSpec`` here.
+
+Cadences: "frame" layers are rebuilt for every frame (charged to the frame budget), "slow" ones
+(D*, a KDE per grid cell) have their own budget, "once" ones depend only on the data and are
+sent in the first frame after a reset.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .contours import iso_segments
+
+SURFACE_RES = 40    # decision-surface grid: D on 1,600 points, the largest part of a frame's cost
+OPTIMAL_RES = 40    # D* grid: a KDE of G's samples per cell, so coarser
+DENSITY_RES = 120   # real-data density: computed once per reset, so fine enough for thin modes
+MESH_RES = 21       # manifold mesh: MESH_RES x MESH_RES z-grid
+N_ARROWS = 96       # gradient arrows (on the first N_ARROWS generated points)
+N_REAL = 512        # real points drawn on the canvas (fixed per reset: they do not move)
+DENSITY_MASS = (0.25, 0.5, 0.75, 0.95)  # the real-density contours enclose these probabilities
+
+
+@dataclass
+class LayerContext:
+    """What a layer's ``compute`` may read: the live trainer, the canvas bounds, and this frame's
+    generated points (from the fixed z, so motion on screen is G changing, not z)."""
+
+    trainer: Any
+    bounds: tuple[float, float, float, float]
+    fake: np.ndarray
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    name: str
+    label: str
+    tooltip: str
+    visual: str                                     # "heatmap", "points", "segments", "path", "markers"
+    compute: Callable[[LayerContext], Any]          # runs in the training process; None = nothing to draw
+    style: Mapping[str, Any] = field(default_factory=dict)
+    cadence: str = "frame"                          # "frame", "slow" or "once"
+    z: float = 0.0                                  # drawing order on the canvas
+
+
+# ---------------------------------------------------------------------- the payloads
+def _surface(ctx: LayerContext) -> dict[str, np.ndarray]:
+    from ganplay.engine import metrics as M
+
+    grid = M.decision_surface(ctx.trainer, ctx.bounds, SURFACE_RES)
+    return {"grid": grid, "contour": iso_segments(grid, ctx.bounds)}
+
+
+def _optimal(ctx: LayerContext) -> np.ndarray | None:
+    from ganplay.engine import metrics as M
+
+    grid = M.optimal_surface(ctx.trainer, ctx.bounds, OPTIMAL_RES, n_fake=400)
+    return None if grid is None else iso_segments(grid, ctx.bounds)
+
+
+def _real(ctx: LayerContext) -> np.ndarray | None:
+    data = ctx.trainer.data
+    if not hasattr(data, "sample_numpy"):
+        return None
+    return data.sample_numpy(N_REAL, seed=777).astype(np.float32)
+
+
+def _fake(ctx: LayerContext) -> np.ndarray:
+    return np.nan_to_num(ctx.fake, nan=0.0, posinf=1e6, neginf=-1e6)
+
+
+def arrow_segments(starts: np.ndarray, push: np.ndarray, bounds: tuple[float, float, float, float],
+                   length: float = 0.08, head: float = 0.3) -> np.ndarray:
+    """Arrows as (2N, 2) segment end points for connect="pairs": the shaft and two head strokes
+    per arrow. The longest arrow is ``length`` of the canvas span; the rest scale with it."""
+    g = np.asarray(push, np.float64)
+    n = len(g)
+    if n == 0:
+        return np.zeros((0, 2), np.float32)
+    norm = np.linalg.norm(g, axis=1)
+    top = float(norm.max())
+    span = max(bounds[1] - bounds[0], bounds[3] - bounds[2])
+    scale = length * span / top if top > 0 and np.isfinite(top) else 0.0
+    p0 = np.asarray(starts, np.float64)[:n]
+    vec = g * scale
+    p1 = p0 + vec
+    # head strokes: the shaft turned back by +-150 degrees, a third of its length
+    c, s = np.cos(np.radians(150)), np.sin(np.radians(150))
+    left = np.stack([c * vec[:, 0] - s * vec[:, 1], s * vec[:, 0] + c * vec[:, 1]], 1) * head
+    right = np.stack([c * vec[:, 0] + s * vec[:, 1], -s * vec[:, 0] + c * vec[:, 1]], 1) * head
+    seg = np.empty((6 * n, 2))
+    seg[0::6], seg[1::6] = p0, p1
+    seg[2::6], seg[3::6] = p1, p1 + left
+    seg[4::6], seg[5::6] = p1, p1 + right
+    return seg.astype(np.float32)
+
+
+def _arrows(ctx: LayerContext) -> np.ndarray | None:
+    from ganplay.engine import metrics as M
+
+    fake = ctx.fake[:N_ARROWS]
+    if not np.isfinite(fake).all():
+        return None
+    return arrow_segments(fake, M.gradient_field(ctx.trainer, fake), ctx.bounds)
+
+
+def _mesh(ctx: LayerContext) -> np.ndarray:
+    """The manifold as one polyline with NaN breaks; empty (not None) when the latent is not
+    1D or 2D, so a mesh left from an earlier run is cleared."""
+    from ganplay.engine import metrics as M
+
+    mesh = M.manifold_mesh(ctx.trainer, MESH_RES)
+    return np.zeros((0, 2), np.float32) if mesh is None else mesh_path(mesh)
+
+
+def mesh_path(mesh: np.ndarray) -> np.ndarray:
+    """Grid lines of a (r, r, 2) mesh (or the polyline of an (r, 2) one) with NaN breaks."""
+    if mesh.ndim == 2:
+        return mesh.astype(np.float32)
+    r = mesh.shape[0]
+    gap = np.full((r, 1, 2), np.nan)
+    rows = np.concatenate([mesh, gap], 1).reshape(-1, 2)
+    cols = np.concatenate([mesh.transpose(1, 0, 2), gap], 1).reshape(-1, 2)
+    return np.concatenate([rows, cols]).astype(np.float32)
+
+
+def _centers(ctx: LayerContext) -> dict[str, np.ndarray] | None:
+    from ganplay.engine import metrics as M
+
+    data = ctx.trainer.data
+    centers = getattr(data, "centers", None)
+    if centers is None:
+        return None
+    mm = M.mode_metrics(ctx.fake, centers, data.std)
+    return {"pos": np.asarray(centers, np.float32), "ok": np.asarray(mm["covered"], bool)}
+
+
+def real_density(data: Any, bounds: tuple[float, float, float, float], res: int = DENSITY_RES,
+                 n_kde: int = 2000) -> tuple[np.ndarray, bool]:
+    """The data's density on a res x res grid (rows = y): exact where the data set knows it,
+    else a Gaussian KDE of ``n_kde`` real samples. Returns (grid, exact)."""
+    from ganplay.engine import metrics as M
+
+    _, _, pts = M.grid_points(bounds, res)
+    density = getattr(data, "density", None)
+    if density is not None:
+        return np.asarray(density(pts.astype(np.float64)), np.float64).reshape(res, res), True
+    real = data.sample_numpy(n_kde, seed=31).astype(np.float64)
+    return M.kde_density(real, pts.astype(np.float64)).reshape(res, res), False
+
+
+def mass_levels(grid: np.ndarray, masses: tuple[float, ...] = DENSITY_MASS) -> list[float]:
+    """Density levels whose super-level sets hold ``masses`` of the probability on the grid
+    (highest-density regions): the 50 % contour encloses the densest half of the data."""
+    p = np.sort(np.asarray(grid, np.float64).ravel())[::-1]
+    total = p.sum()
+    if not np.isfinite(total) or total <= 0:
+        return []
+    cum = np.cumsum(p) / total
+    return [float(p[min(int(np.searchsorted(cum, m)), len(p) - 1)]) for m in masses]
+
+
+def _density(ctx: LayerContext) -> np.ndarray | None:
+    data = ctx.trainer.data
+    if not hasattr(data, "sample_numpy"):
+        return None
+    grid, _ = real_density(data, ctx.bounds)
+    parts = [iso_segments(grid, ctx.bounds, level) for level in mass_levels(grid)]
+    return np.concatenate(parts) if parts else None
+
+
+LAYERS: tuple[LayerSpec, ...] = (
+    LayerSpec("surface", "Decision surface D(x)",
+              "D's probability that a point is real, as a heatmap; the black line is D = 1/2.",
+              "heatmap", _surface, z=-10),
+    LayerSpec("density", "Real data density",
+              "Contours of the real data's density enclosing 25, 50, 75 and 95 % of its probability "
+              "(exact where the data set knows its density, else a KDE of 2,000 real samples).",
+              "segments", _density, {"color": (27, 120, 55, 170), "dash": "dot"}, cadence="once", z=-5),
+    LayerSpec("real", "Real samples", "Points drawn from the data distribution (green).",
+              "points", _real, {"color": "#1b7837", "size": 4}, cadence="once"),
+    LayerSpec("fake", "Generated samples", "G(z) for a fixed set of z, so motion is G learning (purple).",
+              "points", _fake, {"color": "#762a83", "size": 4}, z=1),
+    LayerSpec("arrows", "Gradient arrows",
+              "The direction G's loss pushes each generated sample (minus its gradient in data space).",
+              "segments", _arrows, {"color": (60, 60, 60, 200)}, z=2),
+    LayerSpec("mesh", "Generator manifold", "A regular grid in z-space mapped through G (1D and 2D latents).",
+              "path", _mesh, {"color": (90, 90, 90, 70)}),
+    LayerSpec("optimal", "Optimal D* contour",
+              "D* = p_data / (p_data + p_g) = 1/2 (dashed), where the data density is known; p_g by a "
+              "KDE of G's samples.", "segments", _optimal, {"color": "#555555", "dash": "dash"},
+              cadence="slow"),
+    LayerSpec("centers", "Mode centres",
+              "Centres of the mixture's modes: filled green when covered now, red when missed.",
+              "markers", _centers, {"size": 11, "ok": "#1a9850", "bad": "#d73027"}, z=3),
+)
+LAYER_NAMES: tuple[str, ...] = tuple(s.name for s in LAYERS)
+_BY_NAME = {s.name: s for s in LAYERS}
+
+
+def layer(name: str) -> LayerSpec:
+    return _BY_NAME[name]
+
+
+def compute_layers(ctx: LayerContext, names: set[str] | frozenset[str], cadences: set[str]) -> dict[str, Any]:
+    """Payloads of the named layers whose cadence is in ``cadences`` (None payloads left out)."""
+    out: dict[str, Any] = {}
+    for spec in LAYERS:
+        if spec.name in names and spec.cadence in cadences:
+            payload = spec.compute(ctx)
+            if payload is not None:
+                out[spec.name] = payload
+    return out

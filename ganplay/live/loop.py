@@ -1,0 +1,365 @@
+"""The playground's live loop: owns the engine's Trainer, takes typed commands from one queue,
+publishes numpy frames at a bounded rate. No Qt here, so the same loop runs in a process of its
+own (``transport.serve``, the default) or in a thread of the GUI process (``ganplay.ui.worker``).
+
+Training speed is independent of drawing: the loop steps as fast as allowed and only builds a
+frame when the time budget says so.
+"""
+from __future__ import annotations
+
+import operator
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from . import frames as F
+from . import protocol as P
+from .budget import Budget
+from .command_loop import CommandLoop
+from .layers import LAYER_NAMES, LAYERS
+
+SPEEDS = (1, 2, 5, 10, 30, 100, 300, 0)  # steps per second; 0 = as fast as possible
+ALL_LAYERS = frozenset(LAYER_NAMES)
+SLOW_LAYERS = frozenset(s.name for s in LAYERS if s.cadence == "slow")
+
+
+class TrainLoop(CommandLoop):
+    """Owns the Trainer: reads commands, steps, and publishes ``Frame``s and events."""
+
+    commands = P.PLAYGROUND_COMMANDS
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        self.trainer: Any = None
+        self.speed = 0
+        self.stop_at = 0
+        self.layers: set[str] = set(ALL_LAYERS)
+        # Fractions of wall-clock time the loop may spend on frames, slow layers (D*), metrics and
+        # generator copies.
+        # Together at most 7.3 %, so the window trains at >= 90 % of the headless speed with room
+        # for sending the frames.
+        self.frame_budget = Budget(0.05, 1 / 30)
+        self.slow_budget = Budget(0.008, 0.25)
+        self.metrics_budget = Budget(0.01, 0.5)
+        self.generator_budget = Budget(0.005, 0.25)
+        self._stat_get: Any = None
+        self._stat_names: tuple[str, ...] = ()
+        self._stats: list[tuple] = []
+        self._once_due = True
+        self._z: Any = None
+        self._y: Any = None
+        self._cols: int | None = None
+        self._classify: Any = None
+        self._rate_t = time.perf_counter()
+        self._rate_steps = 0
+        self._sps = 0.0
+        self._next_step_at = 0.0
+        self._last_metrics_step = -1
+        super().__init__(*args, **kwargs)
+
+    def handlers(self) -> dict[type, Callable[[Any], None]]:
+        return {
+            P.Play: self._play, P.Pause: self._pause, P.Step: self._step, P.Reset: self._reset,
+            P.SetField: self._set_field, P.SetSpeed: self._set_speed,
+            P.StopAt: lambda c: setattr(self, "stop_at", int(c.step)),
+            P.ShowLayers: self._show_layers, P.RestoreGood: self._restore_good,
+            P.SetBudgets: self._set_budgets, P.ExportGenerator: self._export,
+            P.SaveSession: self._save_session, P.LoadSession: self._load_session,
+            P.InstallState: self._install_state,
+        }
+
+    # ------------------------------------------------------------------ the loop's hooks
+    def setup(self) -> None:
+        super().setup()
+        from ganplay.engine.trainer import STAT_NAMES
+
+        self._stat_get = operator.attrgetter(*STAT_NAMES)
+        self._stat_names = STAT_NAMES
+        try:
+            from ganplay.engine import image_metrics  # written with the MNIST engine
+
+            self._classify = getattr(image_metrics, "classify", None)
+        except Exception:
+            self._classify = None
+
+    def run(self, first: P.Command | None = None) -> None:
+        self._initial = True
+        super().run(first)
+
+    def busy(self) -> bool:
+        return self.running and self.trainer is not None
+
+    def wait_timeout(self) -> float | None:
+        if not self.speed:
+            return None
+        # slow motion: wait for the next step's time slot, but keep answering commands
+        wait = self._next_step_at - time.perf_counter()
+        return max(0.0, min(wait, 0.05)) if wait > 0 else None
+
+    def describe(self) -> dict[str, Any]:
+        tr = self.trainer
+        out = super().describe()
+        if tr is None:
+            return {**out, "step": None}
+        return {**out, "step": tr.step_count, "config": tr.cfg.copy(), "data": getattr(tr.data, "name", None),
+                "device": str(tr.device), "last_good": tr.last_good_step,
+                "lr_d": [g["lr"] for g in tr.opt_d.param_groups],
+                "lr_g": [g["lr"] for g in tr.opt_g.param_groups]}
+
+    # ------------------------------------------------------------------ handlers
+    def _play(self, cmd: P.Play) -> None:
+        if self.trainer is not None:
+            self.running = True
+            self._next_step_at = 0.0
+            self._rate_t, self._rate_steps = time.perf_counter(), 0
+
+    def _pause(self, cmd: P.Pause) -> None:
+        self.running = False
+        self._force_all()  # the paused picture gets fresh metrics and D*
+
+    def _step(self, cmd: P.Step) -> None:
+        self.running = False
+        for _ in range(max(1, int(cmd.n))):
+            self._do_steps(1, cmd.mode or "both")
+        self.frame_budget.force()
+
+    def _set_field(self, cmd: P.SetField) -> None:
+        from ganplay.engine.config import ConfigError
+
+        try:
+            self.trainer.set(cmd.path, cmd.value)
+        except ConfigError as exc:
+            self.emit(P.FieldRejected(cmd.path, str(exc)))
+        else:
+            self.emit(P.FieldSet(cmd.path, self.trainer.get(cmd.path)))
+
+    def _set_speed(self, cmd: P.SetSpeed) -> None:
+        self.speed = int(cmd.steps_per_sec)
+        self._next_step_at = 0.0
+
+    def _show_layers(self, cmd: P.ShowLayers) -> None:
+        new = set(cmd.names)
+        if new - self.layers:
+            self._once_due = True   # a "once" layer switched on needs its payload again
+        self.layers = new
+        self.frame_budget.force()
+
+    def _restore_good(self, cmd: P.RestoreGood) -> None:
+        step = self.trainer.restore_last_good()
+        self.emit(P.Restored(step))
+        self._force_all()
+
+    def _set_budgets(self, cmd: P.SetBudgets) -> None:
+        for name, frac in cmd.fractions:
+            getattr(self, f"{name}_budget").fraction = float(frac)
+
+    def _export(self, cmd: P.ExportGenerator) -> None:
+        from ganplay.engine.export import export_bundle
+
+        try:
+            export_bundle(self.trainer, cmd.path, formats=tuple(cmd.formats))
+        except Exception as exc:
+            self.emit(P.FileFailed("export", cmd.path, str(exc)))
+        else:
+            self.emit(P.GeneratorExported(cmd.path))
+
+    def _save_session(self, cmd: P.SaveSession) -> None:
+        from ganplay.engine.session import save_session
+
+        try:
+            save_session(self.trainer, cmd.history, cmd.path)
+        except Exception as exc:
+            self.emit(P.FileFailed("save_session", cmd.path, str(exc)))
+        else:
+            self.emit(P.SessionSaved(cmd.path))
+
+    def _load_session(self, cmd: P.LoadSession) -> None:
+        from ganplay.engine.session import load_session
+
+        try:
+            trainer, history = load_session(cmd.path)
+        except Exception as exc:  # the live session stays as it was
+            self.emit(P.FileFailed("load_session", cmd.path, str(exc)))
+            return
+        self.running = False
+        self._install(trainer)
+        self.emit(P.SessionLoaded(cmd.path, trainer.cfg.copy(), history, getattr(trainer, "points", None)))
+
+    def _install_state(self, cmd: P.InstallState) -> None:
+        from ganplay.engine.trainer import Trainer
+
+        cfg = cmd.config
+        try:
+            trainer = Trainer(cfg, points=cmd.points if cfg.data.name == "points" else None)
+            trainer.load_state_dict(cmd.state)
+        except Exception as exc:  # the live session stays as it was
+            self.emit(P.FileFailed("install_state", "compared recipe", str(exc)))
+            return
+        self.running = False
+        self._install(trainer)
+        self.emit(P.StateInstalled(f"{cfg.loss.name} at step {trainer.step_count}", trainer.cfg.copy(), cmd.points))
+
+    def _reset(self, cmd: P.Reset) -> None:
+        from ganplay.engine.fallback import build_trainer
+
+        config, data = cmd.config, cmd.data
+        initial, self._initial = getattr(self, "_initial", False), False
+        loading = data is None and config.data.name in ("mnist", "stacked_mnist") and bool(config.data.path)
+        try:
+            if loading:
+                # the user's own MNIST files (60,000 images take seconds): load with progress
+                from ganplay.engine.mnist import make_image_dataset
+
+                data = make_image_dataset(config.data, progress=self._loading_progress())
+            trainer = build_trainer(config, points=cmd.points, data=data)
+        except Exception as exc:  # keep the current trainer: a bad setting must not lose it
+            self.emit(P.ResetFailed(f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)))
+            if initial:
+                self.trainer = None
+            return
+        finally:
+            if loading:
+                self.emit(P.Loading(1.0, ""))
+        self._install(trainer)
+        self.emit(P.EngineReset(str(trainer.device), trainer.cfg.copy(), trainer.device_message or ""))
+
+    def _loading_progress(self) -> Callable[[float, str], None]:
+        """A progress callback that sends at most ten ``Loading`` events a second."""
+        last = [0.0]
+
+        def report(fraction: float, text: str) -> None:
+            now = time.perf_counter()
+            if now - last[0] >= 0.1:
+                last[0] = now
+                self.emit(P.Loading(float(fraction), str(text)))
+
+        return report
+
+    # ------------------------------------------------------------------ training
+    def _install(self, trainer: Any) -> None:
+        self.trainer = trainer
+        self._stats.clear()
+        self._once_due = True
+        if F.is_image_data(trainer.data):
+            self._z, self._y, self._cols = F.image_grid_inputs(trainer)
+        else:
+            self._z, self._y, self._cols = F.fixed_z(trainer, F.N_FAKE), None, None
+        self._last_metrics_step = -1
+        self._rate_t, self._rate_steps, self._sps = time.perf_counter(), 0, 0.0
+        self._force_all()
+
+    def _force_all(self) -> None:
+        for b in (self.frame_budget, self.slow_budget, self.metrics_budget, self.generator_budget):
+            b.force()
+        # also when no step ran since the last frame: a stop right after a frame must still
+        # reach the window as a frame with running=False
+        self._dirty = True
+
+    def train_a_little(self) -> None:
+        if self.speed:
+            now = time.perf_counter()
+            if now < self._next_step_at:
+                return
+            self._next_step_at = max(now, self._next_step_at) + 1.0 / self.speed
+            self._do_steps(1, "both")
+            if self.speed <= 30:
+                self.frame_budget.force()  # slow motion: show every step
+        else:
+            self._do_steps(8, "both")  # a few steps between checks of the queue and the clock
+
+    def _do_steps(self, n: int, mode: str) -> None:
+        from ganplay.engine.fallback import step_with_fallback
+        from ganplay.engine.trainer import TrainingDiverged
+
+        tr = self.trainer
+        if tr is None:
+            return
+        get = self._stat_get
+        for _ in range(n):
+            if self.stop_at and tr.step_count >= self.stop_at and mode == "both" and self.running:
+                self.running = False
+                self.emit(P.StoppedAt(tr.step_count))
+                self._force_all()
+                return
+            try:
+                tr, s, fallback = step_with_fallback(tr, mode)
+            except TrainingDiverged as exc:
+                self.running = False
+                self.emit(P.Diverged(str(exc), tr.step_count, tr.last_good_step))
+                self._force_all()
+                return
+            except Exception as exc:  # e.g. out of memory: keep the trainer, stop and say why
+                self.running = False
+                self.emit(P.Failed("Training stopped", f"{type(exc).__name__}: {exc}\n\nThe trainer is kept at "
+                                   f"step {tr.step_count}; change the settings and press Reset, or save the session."))
+                self._force_all()
+                return
+            if fallback:  # CUDA failed mid-training: the same run goes on on the CPU
+                self._install(tr)
+                self.emit(P.DeviceFallback(fallback, str(tr.device)))
+            self._stats.append(get(s))
+            self._rate_steps += 1
+            self._dirty = True
+
+    # ------------------------------------------------------------------ frames
+    def maybe_publish(self) -> None:
+        tr = self.trainer
+        if tr is None:
+            return
+        now = time.perf_counter()
+        if not self._dirty or not self.frame_budget.due(now) or not self.ready():
+            return
+        self._dirty = False
+        side = 0.0  # time charged to the other budgets
+        dt = now - self._rate_t
+        if dt > 0.25:
+            inst = self._rate_steps / dt
+            self._sps = inst if self._sps == 0 else 0.5 * self._sps + 0.5 * inst
+            self._rate_t, self._rate_steps = now, 0
+        if not self.running:
+            self._sps = 0.0
+        if self._stats:
+            arr = np.asarray(self._stats, dtype=np.float64)
+            stats = {name: arr[:, i].copy() for i, name in enumerate(self._stat_names)}
+            self._stats.clear()
+        else:
+            stats = {}
+        fr = F.Frame(step=tr.step_count, running=self.running, steps_per_sec=self._sps, stats=stats,
+                     device=str(tr.device))
+        image = F.is_image_data(tr.data)
+        if image:
+            F.build_images(tr, fr, self._z, self._classify, self._y, self._cols)
+        else:
+            F.build_2d(tr, fr, self._z, self.layers, {"frame"} | ({"once"} if self._once_due else set()))
+            self._once_due = False
+            if self.slow_budget.due(now) and self.layers & SLOW_LAYERS:
+                # D* is a KDE per grid cell: slow layers are charged to their own budget
+                t1 = time.perf_counter()
+                F.build_2d(tr, fr, self._z, self.layers, {"slow"})
+                t2 = time.perf_counter()
+                self.slow_budget.spent(t1, t2)
+                side += t2 - t1
+        if self.metrics_budget.due(now) and tr.step_count != self._last_metrics_step:
+            t0 = time.perf_counter()
+            eval_every = max(1, int(getattr(tr.cfg.train, "eval_every", 500) or 500))
+            if self._last_metrics_step < 0 or tr.step_count - self._last_metrics_step >= min(eval_every, 100) or not self.running:
+                try:
+                    fr.metrics = F.image_metrics(tr, self._classify) if image else F.live_metrics(tr)
+                    fr.metrics_step = tr.step_count
+                except Exception:
+                    fr.metrics = None
+                self._last_metrics_step = tr.step_count
+                t1 = time.perf_counter()
+                self.metrics_budget.spent(t0, t1)
+                side += t1 - t0
+        if self.generator_budget.due(now):
+            t0 = time.perf_counter()
+            from ganplay.engine.snapshot import snapshot_generator
+
+            fr.generator = snapshot_generator(tr)
+            t1 = time.perf_counter()
+            self.generator_budget.spent(t0, t1)
+            side += t1 - t0
+        end = time.perf_counter()
+        self.frame_budget.spent(now, end - side)
+        self.emit_frame(fr)
