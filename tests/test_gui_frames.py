@@ -61,10 +61,10 @@ def test_live_metrics_follow_the_veegan_protocol(trainer):
 
 
 def test_history_thins_old_points_and_writes_csv(tmp_path, monkeypatch):
-    from ganplay.ui import charts
+    from ganplay.engine import history as H
 
-    monkeypatch.setattr(charts, "MAX_POINTS", 1000)
-    h = charts.History()
+    monkeypatch.setattr(H, "MAX_POINTS", 1000)
+    h = H.History()
     steps = np.arange(1, 1501, dtype=float)
     h.add_stats({"step": steps, "loss_d": steps * 2})
     s = h.get("loss_d")
@@ -81,7 +81,7 @@ def test_history_thins_old_points_and_writes_csv(tmp_path, monkeypatch):
     last = rows[-1].split(",")
     assert last[0] == "1500" and float(last[1]) == 3000.0
     d = h.as_dict()
-    h2 = charts.History()
+    h2 = H.History()
     h2.load_any(d)
     np.testing.assert_array_equal(h2.get("loss_d").data()[1], y)
     assert all(a.ndim == 1 for a in d.values())  # what a saved session can store

@@ -26,9 +26,10 @@ from ganplay.engine.presets import PRESETS, apply_preset
 from ganplay.live import protocol as P
 from ganplay.live.layers import LAYERS
 from ganplay.live.loop import SPEEDS
+from ganplay.live.window_model import WindowModel
 
 from .canvas import DataCanvas
-from .charts import ChartPanel, History
+from .charts import ChartPanel
 from .help_text import FIRST_RUN_HINT, MNIST_CREDIT
 from .settings import make_settings
 from .setup_panel import SetupPanel
@@ -69,20 +70,15 @@ class MainWindow(QMainWindow):
             last = self.settings.value("preset", "", str)
             if last in PRESETS:
                 config = apply_preset(last, config, adapt_data=True)
-        self.config = config.copy()
+        self.model = WindowModel(config)  # the window's state; panels and status bar are views of it
         self.points = points          # drawn or loaded points; kept across resets
         self._data = data             # an injected data set (tests, or loaders with progress)
-        self.history = History()
-        self.pending: set[str] = set()
-        self.running = False
-        self.current_step = 0
         self.frames_received = 0
         self.frames_drawn = 0
         self._latest: Any = None
         self._undrawn = False
         self._drawing: list[np.ndarray] = []
         self._bundle: Any = None
-        self.device_text = "starting..."
         self.engine_ready = False
         self._events = self._event_table()
         self.redraw_ms: deque[float] = deque(maxlen=2000)  # GUI cost per frame, for the bench
@@ -94,6 +90,9 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._restore_settings()
 
+        self.model.events.step.connect(self._show_step)
+        self.model.events.device.connect(lambda d: self.device_label.setText(f"device: {d}"))
+        self.model.events.live_edit.connect(lambda path, value: self.worker.send(P.SetField(path, value)))
         self.worker = self._new_worker(self.config)
         self.redraw_timer = QTimer(self)
         self.redraw_timer.setInterval(REDRAW_MS)
@@ -101,6 +100,37 @@ class MainWindow(QMainWindow):
         self.redraw_timer.start()
         # the worker imports torch (seconds): start it once the window can paint
         QTimer.singleShot(0, self._start_worker)
+
+    # ================================================================== the model's views
+    @property
+    def config(self) -> C.Config:
+        """The config the trainer runs (the model's applied config)."""
+        return self.model.applied
+
+    @property
+    def history(self) -> Any:
+        return self.model.history
+
+    @property
+    def pending(self) -> list[str]:
+        """Edited fields waiting for a Reset."""
+        return self.model.pending()
+
+    @property
+    def running(self) -> bool:
+        return self.model.running
+
+    @property
+    def current_step(self) -> int:
+        return self.model.step
+
+    @property
+    def device_text(self) -> str:
+        return self.model.device
+
+    def _show_step(self, step: int) -> None:
+        self.step_label.setText(f"step {step}")
+        self.stepChanged.emit(step)
 
     # ================================================================== layout
     def _build_central(self) -> None:
@@ -138,7 +168,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
     def _build_docks(self) -> None:
-        self.setup_panel = SetupPanel(self.config)
+        self.setup_panel = SetupPanel(self.model)
         self.setup_panel.fieldChanged.connect(self._on_field_changed)
         self.setup_panel.fieldRejected.connect(lambda p, m: self._error("Bad value", m))
         self.setup_panel.presetChosen.connect(self.apply_preset)
@@ -390,8 +420,8 @@ class MainWindow(QMainWindow):
         old.frameReady.disconnect(self._on_frame)
         old.event.disconnect(self._on_event)
         self.backend = backend
-        self.worker = self._new_worker(self.setup_panel.config.copy())
-        self.running = False
+        self.worker = self._new_worker(self.model.draft)
+        self.model.set_running(False)
         self._start_worker()
 
     def _start_worker(self) -> None:
@@ -426,7 +456,7 @@ class MainWindow(QMainWindow):
     def _open_compared(self, payload: Any) -> None:
         """A multiple clicked in the compare window continues here with its weights."""
         cfg, state = payload
-        self.running = False
+        self.model.set_running(False)
         self.worker.send(P.InstallState(cfg, state, self.points))
 
     def closeEvent(self, event: Any) -> None:
@@ -446,22 +476,22 @@ class MainWindow(QMainWindow):
         if self.act_draw.isChecked():
             self.act_draw.setChecked(False)
             self._toggle_draw()
-        self.running = True
+        self.model.set_running(True)
         self.worker.send(P.Play())
 
     def pause(self) -> None:
-        self.running = False
+        self.model.set_running(False)
         self.worker.send(P.Pause())
 
     def toggle_play(self) -> None:
         self.pause() if self.running else self.play()
 
     def step(self, mode: str = "both") -> None:
-        self.running = False
+        self.model.set_running(False)
         self.worker.send(P.Step(mode))
 
     def reset(self) -> None:
-        cfg = self.setup_panel.config.copy()
+        cfg = self.model.draft
         try:
             cfg.validate()
         except C.ConfigError as exc:
@@ -487,11 +517,11 @@ class MainWindow(QMainWindow):
 
     def apply_preset(self, name: str) -> None:
         try:
-            cfg = apply_preset(name, self.setup_panel.config, adapt_data=True)
+            cfg = apply_preset(name, self.model.draft, adapt_data=True)
         except C.ConfigError as exc:
             self._error("Unknown preset", str(exc))
             return
-        self.setup_panel.set_config(cfg)
+        self.model.set_draft(cfg)
         self.setup_panel.set_preset_name(name)
         self.settings.setValue("preset", name)
         self.reset()
@@ -514,11 +544,8 @@ class MainWindow(QMainWindow):
 
     # ================================================================== setup edits
     def _on_field_changed(self, path: str, value: Any) -> None:
-        if path in C.LIVE_FIELDS:
-            self.worker.send(P.SetField(path, value))
-        else:
-            self.pending.add(path)
-            self.setup_panel.set_pending(sorted(self.pending))
+        # a live field already went to the trainer through the model's live_edit event
+        if path not in C.LIVE_FIELDS:
             self.statusBar().showMessage(f"'{path}' changes the networks or the data: press Reset to apply it", 5000)
 
     # ================================================================== data: drawing and files
@@ -557,11 +584,8 @@ class MainWindow(QMainWindow):
         self.points = np.asarray(pts, np.float32)
         if not path:
             path = self._save_drawing(self.points)
-        self.setup_panel.set_value("data.name", "points")
-        self.setup_panel.set_value("data.path", path)
-        C.set_field(self.setup_panel.config, "data.name", "points")
-        C.set_field(self.setup_panel.config, "data.path", path)
-        self.setup_panel._show_data_fields()
+        self.model.edit("data.name", "points")
+        self.model.edit("data.path", path)
         self.reset()
 
     def _save_drawing(self, pts: np.ndarray) -> str:
@@ -759,10 +783,7 @@ class MainWindow(QMainWindow):
                 self.latent_panel.set_generator(fr.generator)
             except Exception as exc:  # the explorer must never stop the playground
                 self.statusBar().showMessage(f"Latent explorer: {exc}", 5000)
-        if fr.step != self.current_step:
-            self.current_step = fr.step
-            self.step_label.setText(f"step {fr.step}")
-            self.stepChanged.emit(fr.step)
+        self.model.set_step(fr.step)
         self.sps_label.setText(f"{fr.steps_per_sec:.0f} steps/s")
         self.redraw_ms.append((time.perf_counter() - t0) * 1000)
 
@@ -773,7 +794,7 @@ class MainWindow(QMainWindow):
             P.Loading: self._on_loading,
             P.DeviceFallback: self._on_device_fallback,
             P.ResetFailed: lambda ev: self._error("Cannot reset", ev.message),
-            P.FieldSet: lambda ev: C.set_field(self.config, ev.path, ev.value),
+            P.FieldSet: lambda ev: self.model.confirm(ev.path, ev.value),
             P.FieldRejected: self._on_field_rejected,
             P.Diverged: self._on_diverged,
             P.Restored: lambda ev: self.statusBar().showMessage(f"Back at step {ev.step}, the last good state", 5000),
@@ -799,20 +820,16 @@ class MainWindow(QMainWindow):
         self.eventHandled.emit(ev)
 
     def _on_engine_reset(self, ev: P.EngineReset) -> None:
-        self.config = ev.config
-        self.setup_panel.set_config(self.config)
+        self.model.apply(ev.config)
         if not self._matches_any_preset():
             self.setup_panel.set_preset_name(None)
-        self.pending.clear()
-        self.setup_panel.set_pending([])
         self.history.clear()
         self.charts.clear()
         self.canvas.clear_layers()
-        self.current_step = 0
-        self.step_label.setText("step 0")
-        self.stepChanged.emit(0)
-        self.device_text = ev.device
-        self.device_label.setText(f"device: {self.device_text}")
+        if self.model.step == 0:
+            self._show_step(0)  # a reset at step 0 still says so
+        self.model.set_step(0)
+        self.model.set_device(ev.device)
         if ev.message:
             self._banner(ev.message, actions=False)
         if not self.engine_ready:
@@ -838,21 +855,19 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Loading {ev.text}", 2000)
 
     def _on_device_fallback(self, ev: P.DeviceFallback) -> None:
-        self.device_text = ev.device
-        self.device_label.setText(f"device: {self.device_text}")
+        self.model.set_device(ev.device)
         self._banner(ev.message, actions=False)
 
     def _on_field_rejected(self, ev: P.FieldRejected) -> None:
-        self.setup_panel.set_value(ev.path, C.get_field(self.config, ev.path))
-        C.set_field(self.setup_panel.config, ev.path, C.get_field(self.config, ev.path))
+        self.model.reject(ev.path)
         self._error("Cannot change setting", ev.message)
 
     def _on_diverged(self, ev: P.Diverged) -> None:
-        self.running = False
+        self.model.set_running(False)
         self._banner(f"Training diverged: {ev.message}", actions=True, last_good=ev.last_good)
 
     def _on_stopped_at(self, ev: P.StoppedAt) -> None:
-        self.running = False
+        self.model.set_running(False)
         self.sps_label.setText("0 steps/s")
         self.statusBar().showMessage(f"Stopped at step {ev.step}", 5000)
 
@@ -861,17 +876,14 @@ class MainWindow(QMainWindow):
 
     def _take_over(self, cfg: C.Config, history: Any, points: Any, text: str) -> None:
         """A trainer from a file or the compare window replaced the live one."""
-        self.config = cfg
         if points is not None:
             self.points = np.asarray(points, np.float32)
-        self.setup_panel.set_config(cfg)
+        self.model.apply(cfg)
         self.setup_panel.set_preset_name(None)
-        self.pending.clear()
-        self.setup_panel.set_pending([])
         self.history.load_any(history)
         self.charts.refresh()
         self.canvas.clear_layers()
-        self.running = False
+        self.model.set_running(False)
         self._file_done(text)
 
     def _on_file_failed(self, ev: P.FileFailed) -> None:
@@ -927,4 +939,4 @@ class MainWindow(QMainWindow):
         return (f"<b>ganplay {ganplay.__version__}</b>: watch Generative Adversarial Networks learn.<br><br>"
                 f"Python {platform.python_version()}, PyTorch {torch_v}, PySide6 {PySide6.__version__}, "
                 f"pyqtgraph {pyqtgraph.__version__}, NumPy {np.__version__}<br>"
-                f"Device: {self.device_text}<br><br>{MNIST_CREDIT}")
+                f"Device: {self.model.device}<br><br>{MNIST_CREDIT}")

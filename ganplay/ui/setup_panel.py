@@ -1,7 +1,9 @@
 """The left panel: every engine option, generated from the config's field descriptions
 (``config.all_fields()``: type, choices, range, live-ness and help, all from the dataclass
-metadata). A live field is sent to the trainer at once; any other marks the panel 'reset needed'.
-The panel edits a copy of the config; the window owns what is applied.
+metadata). The panel is a view of the window's ``WindowModel``: it shows the model's draft
+(applied config + edits), hands each edit to the model, and redraws when the model changes. A
+live edit reaches the trainer at once (the window listens to the model); any other lists the
+field under 'Reset to apply'.
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHB
                                QLineEdit, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
 from ganplay.engine import config as C
-from ganplay.engine.presets import PRESETS
+from ganplay.engine.presets import PRESETS, USER_FIELDS
+from ganplay.live.window_model import WindowModel
 
 from .help_text import DATA_FIELDS
 
@@ -29,6 +32,15 @@ def field_tooltip(info: C.FieldInfo) -> str:
     return f"{info.help}\n{values}{when}"
 
 
+def preset_tooltip() -> str:
+    """What choosing a preset does, and the fields it leaves to the user (from the engine)."""
+    data = [p for p in USER_FIELDS if p.startswith("data.")]
+    others = [p for p in USER_FIELDS if not p.startswith("data.")]
+    return ("A named recipe: it sets every model, loss and training field (those it does not name go "
+            "back to their defaults), then resets training with it.\n"
+            f"Left as you set them: the data ({len(data)} fields, data.*) and {', '.join(others)}.")
+
+
 class FloatEdit(QLineEdit):
     """A float entry that shows values as %g (learning rates span decades, spin boxes do not)."""
 
@@ -37,14 +49,14 @@ class FloatEdit(QLineEdit):
 
 
 class SetupPanel(QWidget):
-    fieldChanged = Signal(str, object)    # (path, parsed value)
+    fieldChanged = Signal(str, object)    # (path, parsed value), after the model took it
     fieldRejected = Signal(str, str)      # (path, message)
     presetChosen = Signal(str)
     resetRequested = Signal()
 
-    def __init__(self, config: C.Config, parent: QWidget | None = None):
+    def __init__(self, model: WindowModel | C.Config, parent: QWidget | None = None):
         super().__init__(parent)
-        self.config = config.copy()
+        self.model = model if isinstance(model, WindowModel) else WindowModel(model)
         self.widgets: dict[str, QWidget] = {}
         self.rows: dict[str, tuple[QLabel, QWidget]] = {}
         self._updating = False
@@ -56,8 +68,7 @@ class SetupPanel(QWidget):
         for name, p in PRESETS.items():
             self.preset_combo.addItem(name)
             self.preset_combo.setItemData(self.preset_combo.count() - 1, p.summary, 3)  # ToolTipRole
-        self.preset_combo.setToolTip("A named recipe (model, loss and training fields; the data stay). "
-                                     "Choosing one resets training with it.")
+        self.preset_combo.setToolTip(preset_tooltip())
         self.preset_combo.activated.connect(self._on_preset)
         top.addRow("Preset", self.preset_combo)
         outer.addLayout(top)
@@ -103,7 +114,8 @@ class SetupPanel(QWidget):
         self.body_layout.addStretch(1)
         scroll.setWidget(body)
         outer.addWidget(scroll, 1)
-        self.set_config(self.config)
+        self.model.events.edits.connect(self._show_draft)
+        self._show_draft(self.model.draft)
 
     # ------------------------------------------------------------------ widgets
     def _make_widget(self, info: C.FieldInfo) -> QWidget:
@@ -164,12 +176,21 @@ class SetupPanel(QWidget):
         finally:
             self._updating = False
 
+    @property
+    def config(self) -> C.Config:
+        """What the panel shows: the model's draft (a copy)."""
+        return self.model.draft
+
     def set_config(self, cfg: C.Config) -> None:
-        self.config = cfg.copy()
+        """Show ``cfg`` as the draft: the model keeps its difference from the applied config."""
+        self.model.set_draft(cfg)
+
+    def _show_draft(self, draft: C.Config) -> None:
         for path in self.widgets:
-            self.set_value(path, C.get_field(self.config, path))
-        self._show_data_fields()
+            self.set_value(path, C.get_field(draft, path))
+        self._show_data_fields(draft)
         self._update_loss_tip()
+        self.set_pending(self.model.pending())
 
     def set_preset_name(self, name: str | None) -> None:
         self.preset_combo.setCurrentText(name if name in PRESETS else CUSTOM)
@@ -182,8 +203,8 @@ class SetupPanel(QWidget):
             self.pending_label.setText("")
             self.reset_button.setStyleSheet("")
 
-    def _show_data_fields(self) -> None:
-        wanted = DATA_FIELDS.get(self.config.data.name, ())
+    def _show_data_fields(self, draft: C.Config | None = None) -> None:
+        wanted = DATA_FIELDS.get((draft or self.config).data.name, ())
         for path, (label, w) in self.rows.items():
             if path.startswith("data.") and path != "data.name":
                 on = path.split(".", 1)[1] in wanted
@@ -194,22 +215,19 @@ class SetupPanel(QWidget):
     def _edited(self, path: str, raw: Any) -> None:
         if self._updating:
             return
+        draft = self.model.draft
         try:
             value = C.parse_value(path, raw)
+            if value == C.get_field(draft, path):
+                if isinstance(self.widgets[path], FloatEdit):
+                    self.set_value(path, value)  # normalise the text
+                return
+            self.preset_combo.setCurrentText(CUSTOM)
+            self.model.edit(path, value)
         except C.ConfigError as exc:
-            self.set_value(path, C.get_field(self.config, path))  # revert the widget
+            self.set_value(path, C.get_field(draft, path))  # revert the widget
             self.fieldRejected.emit(path, str(exc))
             return
-        if value == C.get_field(self.config, path):
-            if isinstance(self.widgets[path], FloatEdit):
-                self.set_value(path, value)  # normalise the text
-            return
-        C.set_field(self.config, path, value)
-        if path == "data.name":
-            self._show_data_fields()
-        if path == "loss.name":
-            self._update_loss_tip()
-        self.preset_combo.setCurrentText(CUSTOM)
         self.fieldChanged.emit(path, value)
 
     def _on_preset(self, index: int) -> None:

@@ -1,0 +1,140 @@
+"""The chart history: every per-step statistic and sampled metric as a growable (step, value)
+series. The window charts it, saved sessions store it (``as_dict``), the CLI's run folders
+write it (``write_csv``). Qt-free.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MAX_POINTS = 400_000  # per series; beyond it the oldest half is thinned 2:1
+
+
+class Series:
+    """A growable (x, y) buffer."""
+
+    def __init__(self) -> None:
+        self.x = np.empty(1024, np.float64)
+        self.y = np.empty(1024, np.float64)
+        self.n = 0
+        self.version = 0
+        self.lo, self.hi = np.inf, -np.inf  # finite extremes so far: y ranges without a scan
+
+    def extend(self, x: np.ndarray, y: np.ndarray) -> None:
+        k = len(x)
+        if k == 0:
+            return
+        fin = np.asarray(y, np.float64)
+        fin = fin[np.isfinite(fin)]
+        if fin.size:
+            self.lo, self.hi = min(self.lo, float(fin.min())), max(self.hi, float(fin.max()))
+        if self.n + k > len(self.x):
+            cap = max(2 * len(self.x), self.n + k)
+            self.x = np.resize(self.x, cap)
+            self.y = np.resize(self.y, cap)
+        self.x[self.n:self.n + k] = x
+        self.y[self.n:self.n + k] = y
+        self.n += k
+        while self.n > MAX_POINTS:
+            half = self.n // 2
+            keep_x = np.concatenate([self.x[:half:2], self.x[half:self.n]])
+            keep_y = np.concatenate([self.y[:half:2], self.y[half:self.n]])
+            self.n = len(keep_x)
+            self.x[:self.n], self.y[:self.n] = keep_x, keep_y
+        self.version += 1
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x[:self.n], self.y[:self.n]
+
+    def clear(self) -> None:
+        self.n = 0
+        self.lo, self.hi = np.inf, -np.inf
+        self.version += 1
+
+
+class History:
+    """All chart series by name; ``as_dict`` is what a saved session stores."""
+
+    def __init__(self) -> None:
+        self.series: dict[str, Series] = {}
+
+    def get(self, name: str) -> Series:
+        s = self.series.get(name)
+        if s is None:
+            s = self.series[name] = Series()
+        return s
+
+    def add_stats(self, stats: dict[str, np.ndarray]) -> None:
+        if not stats:
+            return
+        steps = stats["step"]
+        for name, vals in stats.items():
+            if name != "step":
+                self.get(name).extend(steps, vals)
+
+    def add_metrics(self, step: int, metrics: dict[str, float]) -> None:
+        m = dict(metrics)
+        if "jsd" in m:  # the per-step batch JSD is "jsd"; this one is on 2,500 samples
+            m["jsd_eval"] = m.pop("jsd")
+        if m.get("modes_total"):  # as a share, so it shares the % axis with high quality
+            m["modes_pct"] = 100.0 * m["modes_covered"] / m["modes_total"]
+        if "hq_fraction" in m:
+            m["hq_pct"] = 100.0 * m["hq_fraction"]
+        for key in ("precision", "recall"):
+            if key in m:
+                m[f"{key}_pct"] = 100.0 * m[key]
+        for name, v in m.items():
+            if v is None:
+                continue
+            self.get(name).extend(np.array([step], float), np.array([float(v)]))
+
+    def clear(self) -> None:
+        for s in self.series.values():
+            s.clear()
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """1-D numeric columns, what a saved session stores: 'name/step' and 'name/value'."""
+        out: dict[str, np.ndarray] = {}
+        for k, s in self.series.items():
+            if s.n:
+                x, y = s.data()
+                out[f"{k}/step"] = x.copy()
+                out[f"{k}/value"] = y.copy()
+        return out
+
+    def load_any(self, history: Any) -> None:
+        """Charts from a saved session: columns from ``as_dict`` or the CLI's rows of dicts."""
+        self.clear()
+        if history is None:
+            return
+        rows = getattr(history, "rows", None)
+        if rows is not None:
+            for r in rows:
+                step = r.get("step")
+                if step is None:
+                    continue
+                for k, v in r.items():
+                    if k != "step" and isinstance(v, (int, float)) and not isinstance(v, bool):
+                        self.get(k).extend(np.array([float(step)]), np.array([float(v)]))
+            return
+        for k, arr in dict(history).items():
+            if k.endswith("/step") and f"{k[:-5]}/value" in history:
+                x = np.asarray(arr, np.float64)
+                y = np.asarray(history[f"{k[:-5]}/value"], np.float64)
+                if x.shape == y.shape and x.ndim == 1:
+                    self.get(k[:-5]).extend(x, y)
+
+    def write_csv(self, path: str | Path) -> None:
+        """One row per step that has any value; empty cells where a series has none."""
+        names = [k for k, s in self.series.items() if s.n]
+        cols: dict[str, dict[float, float]] = {
+            k: dict(zip(*(a.tolist() for a in self.series[k].data()), strict=True)) for k in names}
+        steps = sorted(set().union(*[c.keys() for c in cols.values()])) if cols else []
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["step"] + names)
+            for st in steps:
+                w.writerow([int(st)] + [repr(cols[k][st]) if st in cols[k] else "" for k in names])
