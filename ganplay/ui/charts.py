@@ -6,7 +6,6 @@ with ``setData`` (peak downsampling and clip-to-view keep long runs fast).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
