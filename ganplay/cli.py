@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import sys
@@ -14,6 +15,7 @@ EXTRA_COMMANDS: tuple[str, ...] = ("ganplay.cli_export", "ganplay.cli_compare")
 
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 def _error(msg: str) -> int:
@@ -46,7 +48,7 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .engine.config import to_toml
-    from .engine.runs import check_writable, train, write_run
+    from .engine.runs import check_writable
     from .engine.trainer import Trainer
 
     cfg = _config_from_args(args)
@@ -61,19 +63,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     trainer = Trainer(cfg)
     if trainer.device_message:
         print(f"ganplay: {trainer.device_message}", file=sys.stderr)
-    history, metrics = train(trainer, cfg.train.steps, on_log=None if args.quiet else _printer(cfg))
-    write_run(run_dir, trainer, history, metrics)
-    return _report(run_dir, metrics, args.quiet)
+    return _train_and_save(args, trainer, run_dir, None, cfg.train.steps, None)
 
 
 def _resume(args: argparse.Namespace, cfg: Any) -> int:
-    from .engine.runs import History, load_run, train, write_run
+    from .engine.runs import load_run, read_history
 
     run_dir = Path(args.resume)
     trainer, _ = load_run(run_dir)
-    hist_path = run_dir / "history.csv"
-    history = History.from_csv(hist_path.read_text(encoding="utf-8")) if hist_path.exists() else History()
-    steps = args.steps if args.steps is not None else trainer.cfg.train.steps
+    # rows past the checkpoint's step (written by a save that failed at the checkpoint) go
+    history, dropped = read_history(run_dir / "history.csv", trainer.step_count)
+    if dropped and not args.quiet:
+        print(f"ganplay: dropped {dropped} history row(s) of '{run_dir / 'history.csv'}' that were cut or "
+              f"past the checkpoint (step {trainer.step_count})", file=sys.stderr)
+    target = trainer.cfg.train.steps
+    # an unfinished run (interrupted, or a save that failed) continues to its target by default
+    steps = args.steps if args.steps is not None else (
+        target - trainer.step_count if trainer.step_count < target else target)
     from .engine.config import split_override
 
     for item in args.set or []:  # live fields (learning rates, loss, ...) may change on resume
@@ -81,9 +87,73 @@ def _resume(args: argparse.Namespace, cfg: Any) -> int:
     # the run's config then reads like that of one straight run of the total length
     trainer.set("train.steps", trainer.step_count + steps)
     out = Path(args.out) if args.out else run_dir
-    history, metrics = train(trainer, steps, history, on_log=None if args.quiet else _printer(trainer.cfg))
-    write_run(out, trainer, history, metrics)
-    return _report(out, metrics, args.quiet)
+    return _train_and_save(args, trainer, out, history, steps, trainer.step_count if out == run_dir else None)
+
+
+@contextlib.contextmanager
+def _sigint_stops():
+    """While training: the first Ctrl-C asks the loop to stop after the current step (so the run
+    is saved whole), a second one aborts at once. Yields the loop's ``stop`` callable."""
+    import signal
+    import threading
+
+    presses = [0]
+
+    def stop() -> bool:
+        return presses[0] > 0
+
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        presses[0] += 1
+        if presses[0] > 1:
+            raise KeyboardInterrupt
+        print("\nganplay: stopping after this step to save the run (Ctrl-C again aborts without saving)",
+              file=sys.stderr, flush=True)
+
+    old = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _train_and_save(args: argparse.Namespace, trainer: Any, run_dir: Path, history: Any, steps: int,
+                    saved_step: int | None) -> int:
+    """Train, saving the run folder every --save-every seconds, on Ctrl-C and at the end.
+
+    ``saved_step``: the step of the state ``run_dir`` already holds (None: none), so a failed
+    save can say what was kept.
+    """
+    from .engine.runs import RunError, train, write_run
+
+    saved = [saved_step]
+
+    def save(h: Any) -> None:
+        try:
+            write_run(run_dir, trainer, h, None, saved_step=saved[0])
+            saved[0] = trainer.step_count
+        except RunError as exc:  # a full disk must not stop the training: try again later
+            print(f"ganplay: warning: periodic save failed: {exc}", file=sys.stderr, flush=True)
+
+    with _sigint_stops() as stop:
+        try:
+            history, metrics = train(trainer, steps, history, on_log=None if args.quiet else _printer(trainer.cfg),
+                                     stop=stop, save=save, save_every=max(0.0, args.save_every))
+            interrupted = bool(metrics.get("interrupted"))
+            write_run(run_dir, trainer, history, None if interrupted else metrics, saved_step=saved[0])
+        except KeyboardInterrupt:
+            kept = (f"'{run_dir}' holds the run as saved at step {saved[0]}" if saved[0] is not None
+                    else f"nothing was saved to '{run_dir}'")
+            print(f"ganplay: aborted at step {trainer.step_count} without saving; {kept}", file=sys.stderr)
+            return EXIT_INTERRUPTED
+    if interrupted:
+        print(f"ganplay: interrupted at step {trainer.step_count} of {trainer.cfg.train.steps}; the run is saved "
+              f"in '{run_dir}' (continue it with: ganplay train --resume {run_dir})", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return _report(run_dir, metrics, args.quiet)
 
 
 def _printer(cfg: Any):
@@ -157,7 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", metavar="DIR", help="run folder (default runs/<time>-<recipe>-<data>)")
     p.add_argument("--print-config", action="store_true",
                    help="print the full resolved config as TOML, each field after its help as a comment, and exit")
-    p.add_argument("--resume", metavar="RUN", help="continue a run folder from its checkpoint")
+    p.add_argument("--resume", metavar="RUN", help="continue a run folder from its checkpoint "
+                                                   "(an unfinished run: up to its steps, unless --steps says)")
+    p.add_argument("--save-every", type=float, default=60.0, metavar="SECONDS",
+                   help="also save the run folder every SECONDS of training (default 60; 0: only at the end "
+                        "and on Ctrl-C)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=cmd_train)
 
@@ -196,4 +270,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, DataFileError, RunError) as exc:
         return _error(str(exc))
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED

@@ -11,6 +11,7 @@ import torch
 from scipy.special import ndtr
 
 from .config import ConfigError, DataConfig
+from .limits import MAX_CSV_BYTES, MAX_POINT_ROWS, human_bytes
 
 
 class DataFileError(ValueError):
@@ -185,28 +186,85 @@ def _segments(theta: float) -> Dataset2D:
     return Dataset2D("segments", sample, None, None, None, b)
 
 
+def _npy_header(p: Path) -> tuple[tuple[int, ...], np.dtype, int]:
+    """(shape, dtype, data offset) of a .npy file, from its header alone."""
+    from numpy.lib import format as npformat
+
+    with open(p, "rb") as fh:
+        version = npformat.read_magic(fh)
+        if version == (1, 0):
+            shape, _fortran, dtype = npformat.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, _fortran, dtype = npformat.read_array_header_2_0(fh)
+        else:
+            raise DataFileError(f"data file '{p}' is a .npy of format version {version[0]}.{version[1]}, "
+                                "which ganplay does not read; save it with numpy.save")
+        return tuple(int(d) for d in shape), dtype, fh.tell()
+
+
+def _load_npy(p: Path) -> np.ndarray:
+    """A .npy of (N, 2) numbers, its header checked before anything is allocated."""
+    shape, dtype, offset = _npy_header(p)
+    if dtype.hasobject or dtype.kind not in "fiu":
+        raise DataFileError(f"data file '{p}' holds {dtype} values; ganplay reads numbers only")
+    if len(shape) != 2 or shape[1] != 2:
+        raise DataFileError(f"data file '{p}' has shape {shape}; expected (N, 2)")
+    rows = shape[0]
+    if rows > MAX_POINT_ROWS:
+        raise DataFileError(f"data file '{p}' claims {rows:,} rows in its header; ganplay reads at most "
+                            f"{MAX_POINT_ROWS:,} points")
+    need = rows * 2 * dtype.itemsize
+    have = p.stat().st_size - offset
+    if have < need:
+        raise DataFileError(f"data file '{p}' is truncated: its header promises {rows:,} rows "
+                            f"({need} bytes), the file holds {max(have, 0)}")
+    return np.load(p, allow_pickle=False)
+
+
+def _load_csv(p: Path) -> np.ndarray:
+    """Rows of ``x,y`` (an optional header line), at most ``MAX_POINT_ROWS`` of them."""
+    import warnings
+
+    size = p.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise DataFileError(f"data file '{p}' is {human_bytes(size)}; ganplay reads CSV files up to "
+                            f"{human_bytes(MAX_CSV_BYTES)} ({MAX_POINT_ROWS:,} points)")
+    cap = MAX_POINT_ROWS + 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            arr = np.loadtxt(p, delimiter=",", ndmin=2, max_rows=cap)
+        except ValueError:
+            arr = np.loadtxt(p, delimiter=",", ndmin=2, skiprows=1, max_rows=cap)  # a header line
+    if len(arr) > MAX_POINT_ROWS:
+        raise DataFileError(f"data file '{p}' has more than {MAX_POINT_ROWS:,} rows; ganplay reads at most "
+                            f"{MAX_POINT_ROWS:,} points")
+    return arr
+
+
 def load_points(path: str | Path) -> np.ndarray:
-    """Read an (N, 2) array from a .csv or .npy file, with errors that name the file."""
+    """Read an (N, 2) array from a .csv or .npy file, with errors that name the file.
+
+    Sizes are checked before reading: a .npy header's shape against the file's size and
+    ``limits.MAX_POINT_ROWS``, a CSV's bytes against ``limits.MAX_CSV_BYTES`` and its rows as read.
+    """
     p = Path(path)
     if not p.exists():
         raise DataFileError(f"data file '{p}' does not exist")
+    if p.is_dir():
+        raise DataFileError(f"data file '{p}' is a folder; give a .csv or .npy file")
     suffix = p.suffix.lower()
     try:
         if suffix == ".npy":
-            arr = np.load(p, allow_pickle=False)
+            arr = _load_npy(p)
         elif suffix in (".csv", ".txt"):
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    arr = np.loadtxt(p, delimiter=",", ndmin=2)
-                except ValueError:
-                    arr = np.loadtxt(p, delimiter=",", ndmin=2, skiprows=1)  # a header line
+            arr = _load_csv(p)
         else:
             raise DataFileError(f"data file '{p}': unsupported type '{suffix}', use .csv or .npy")
     except DataFileError:
         raise
+    except MemoryError:
+        raise DataFileError(f"data file '{p}' is too large to read into memory") from None
     except (ValueError, OSError, EOFError) as exc:
         raise DataFileError(f"data file '{p}' could not be read: {exc}") from None
     return check_points(arr, str(p))

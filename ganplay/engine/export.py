@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from .config import Config, ConfigError, from_dict, to_dict
+from .limits import MEMBER_MARGIN, human_bytes
 from .runs import RunError
 from .snapshot import GeneratorSnapshot, snapshot_generator
 
@@ -337,20 +338,26 @@ class _Reader:
             return (self.path / name).is_file()
         return name in self.zf.namelist()
 
-    def read(self, name: str, limit: int) -> bytes:
+    def size(self, name: str) -> int:
+        """The member's size as the folder or the zip's directory says, before reading any of it."""
+        if self.zf is None:
+            return (self.path / name).stat().st_size
+        return self.zf.getinfo(name).file_size
+
+    def read(self, name: str, limit: int, why: str = "") -> bytes:
         if not self.has(name):
             raise BundleError(f"bundle '{self.path}' has no {name}: not a complete ganplay bundle")
         try:
+            size = self.size(name)
+            if size > limit:
+                raise BundleError(f"{self.where(name)} is too large ({human_bytes(size)}{why}); "
+                                  "refused before reading it")
             if self.zf is None:
-                p = self.path / name
-                if p.stat().st_size > limit:
-                    raise BundleError(f"{self.where(name)} is too large ({p.stat().st_size} bytes)")
-                return p.read_bytes()
-            info = self.zf.getinfo(name)
-            if info.file_size > limit:
-                raise BundleError(f"{self.where(name)} is too large ({info.file_size} bytes)")
-            with self.zf.open(info) as fh:
-                data = fh.read(limit + 1)
+                with open(self.path / name, "rb") as fh:
+                    data = fh.read(limit + 1)
+            else:
+                with self.zf.open(self.zf.getinfo(name)) as fh:
+                    data = fh.read(limit + 1)
             if len(data) > limit:
                 raise BundleError(f"{self.where(name)} is larger than its zip entry says")
             return data
@@ -413,17 +420,35 @@ def _read_info(reader: _Reader) -> tuple[dict[str, Any], bytes]:
     except (UnicodeDecodeError, ValueError) as exc:
         raise BundleError(f"{reader.where(CONFIG)} is not valid JSON: {exc}") from None
     info = _check_info(info, reader.where(CONFIG))
+    try:
+        limits = member_limits(info)
+    except BundleError:
+        raise
+    except Exception as exc:  # e.g. a data_dim no network can have
+        raise BundleError(f"{reader.where(CONFIG)} describes a generator that cannot be built: "
+                          f"{type(exc).__name__}: {exc}") from None
     weights = b""
     for name, meta in info["files"].items():
         if not reader.has(name):
             raise BundleError(f"bundle '{reader.path}' lacks {name}, which its config.json lists")
-        data = reader.read(name, MAX_FILE_BYTES)
+        data = reader.read(name, limits[name], f", but the generator its config.json describes needs at most "
+                                               f"{human_bytes(limits[name])}")
         if _sha256(data) != meta["sha256"]:
             raise BundleError(f"{reader.where(name)} does not match the checksum in config.json: "
                               "the file was modified or truncated")
         if name == WEIGHTS:
             weights = data
     return info, weights
+
+
+def member_limits(info: dict[str, Any]) -> dict[str, int]:
+    """The most bytes each bundle file can hold for the generator a checked config.json describes:
+    its weights (measured on a ``meta``-device skeleton, so nothing is allocated) plus a margin
+    for the safetensors header, twice that for a program (weights + graph)."""
+    G = rebuild_generator(info, device="meta")
+    w = sum(t.numel() * t.element_size() for t in G.state_dict().values())
+    program = min(2 * w + MEMBER_MARGIN, MAX_FILE_BYTES)
+    return {WEIGHTS: min(w + MEMBER_MARGIN, MAX_FILE_BYTES), PT2: program, ONNX: program}
 
 
 def rebuild_generator(info: dict[str, Any], device: str | torch.device | None = None) -> nn.Module:

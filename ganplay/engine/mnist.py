@@ -20,6 +20,7 @@ import torch
 
 from .config import DataConfig
 from .data2d import DataFileError
+from .limits import MAX_IDX_BYTES, MAX_IDX_ITEMS, human_bytes
 
 Progress = Callable[[float, str], None]
 
@@ -38,53 +39,84 @@ _SPLITS = (
 
 
 # ---------------------------------------------------------------- IDX files
-def _read_bytes(path: Path, progress: Progress | None, what: str) -> bytes:
-    """The (decompressed) bytes of ``path``, reporting progress on the compressed size."""
-    total = max(1, path.stat().st_size)
-    chunks: list[bytes] = []
-    try:
-        with open(path, "rb") as raw:
-            gz = raw.read(2) == b"\x1f\x8b"
-            raw.seek(0)
-            stream = gzip.GzipFile(fileobj=raw) if gz else raw
-            while True:
-                block = stream.read(1 << 20)
-                if not block:
-                    break
-                chunks.append(block)
-                if progress is not None:
-                    progress(min(1.0, raw.tell() / total), f"reading {what} ({path.name})")
-    except (EOFError, OSError, gzip.BadGzipFile, zlib.error) as exc:
-        raise DataFileError(f"MNIST file '{path}' is damaged or truncated: {exc}") from None
-    return b"".join(chunks)
+_CHUNK = 1 << 20
+
+
+def _check_dims(p: Path, magic: int, dims: tuple[int, ...]) -> int:
+    """The data bytes the header promises, after refusing shapes ganplay never reads; checked
+    before any data is read or decompressed, so a small .gz that claims gigabytes costs nothing."""
+    n = dims[0]
+    if magic == IMAGES_MAGIC:
+        if dims[1:] != (SIDE, SIDE):
+            raise DataFileError(f"MNIST file '{p}' holds {dims[1]}x{dims[2]} images; 28x28 expected")
+        if n == 0:
+            raise DataFileError(f"MNIST file '{p}' holds no images (its header says 0): "
+                                "it needs at least one 28x28 digit")
+    kind = "images" if magic == IMAGES_MAGIC else "labels"
+    need = int(np.prod(dims, dtype=np.int64))
+    if n > MAX_IDX_ITEMS or need > MAX_IDX_BYTES:
+        raise DataFileError(
+            f"MNIST file '{p}' claims {n:,} {kind} ({human_bytes(need)}) in its header; ganplay reads at "
+            f"most {MAX_IDX_ITEMS:,} (5x the MNIST training set), so it was refused before decompressing")
+    return need
 
 
 def read_idx(path: str | Path, magic: int, progress: Progress | None = None, what: str = "") -> np.ndarray:
-    """Read one IDX file (``magic`` 2051 images or 2049 labels) into a uint8 array.
+    """Read one IDX file (``magic`` 2051 images or 2049 labels, gzipped or not) into a uint8 array.
 
-    Every failure raises ``DataFileError`` naming the file: missing, not IDX, truncated.
+    The header is read first and its promised size checked against ``limits.MAX_IDX_ITEMS``; then
+    exactly that many bytes are read (one more to refuse trailing data), never the whole stream.
+    Every failure raises ``DataFileError`` naming the file: missing, not IDX, empty, too large,
+    truncated.
     """
     p = Path(path)
     if not p.is_file():
         raise DataFileError(f"MNIST file '{p}' does not exist")
-    buf = _read_bytes(p, progress, what or p.name)
-    if len(buf) < 8:
-        raise DataFileError(f"MNIST file '{p}' is too short to be an IDX file ({len(buf)} bytes)")
-    found = int.from_bytes(buf[:4], "big")
-    if found != magic:
-        kind = "images (magic 2051)" if magic == IMAGES_MAGIC else "labels (magic 2049)"
-        raise DataFileError(f"MNIST file '{p}' has magic number {found}, expected IDX {kind}")
+    what = what or p.name
+    total = max(1, p.stat().st_size)
     ndim = magic & 0xFF
-    head = 4 + 4 * ndim
-    if len(buf) < head:
-        raise DataFileError(f"MNIST file '{p}' is truncated inside its header")
-    dims = tuple(int.from_bytes(buf[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    need = int(np.prod(dims))
-    if len(buf) - head < need:
-        raise DataFileError(
-            f"MNIST file '{p}' is truncated: header promises {need} bytes of data for shape {dims}, "
-            f"found {len(buf) - head}")
-    return np.frombuffer(buf, np.uint8, count=need, offset=head).reshape(dims).copy()
+    head_len = 4 + 4 * ndim
+    try:
+        with open(p, "rb") as raw:
+            gz = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            stream = gzip.GzipFile(fileobj=raw) if gz else raw
+            head = stream.read(head_len)
+            if len(head) < 8:
+                raise DataFileError(f"MNIST file '{p}' is too short to be an IDX file ({len(head)} bytes)")
+            found = int.from_bytes(head[:4], "big")
+            if found != magic:
+                kind = "images (magic 2051)" if magic == IMAGES_MAGIC else "labels (magic 2049)"
+                raise DataFileError(f"MNIST file '{p}' has magic number {found}, expected IDX {kind}")
+            if len(head) < head_len:
+                raise DataFileError(f"MNIST file '{p}' is truncated inside its header")
+            dims = tuple(int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+            need = _check_dims(p, magic, dims)
+            buf = bytearray(need)
+            view = memoryview(buf)
+            got = 0
+            while got < need:
+                n = stream.readinto(view[got:got + _CHUNK])
+                if not n:
+                    break
+                got += n
+                if progress is not None:
+                    progress(min(1.0, raw.tell() / total), f"reading {what} ({p.name})")
+            if got < need:
+                raise DataFileError(
+                    f"MNIST file '{p}' is truncated: header promises {need} bytes of data for shape {dims}, "
+                    f"found {got}")
+            if stream.read(1):
+                raise DataFileError(
+                    f"MNIST file '{p}' holds more than the {need} bytes its header promises for shape {dims}: "
+                    "trailing data or a damaged header")
+            if progress is not None:
+                progress(min(1.0, raw.tell() / total), f"reading {what} ({p.name})")
+    except DataFileError:
+        raise
+    except (EOFError, OSError, gzip.BadGzipFile, zlib.error) as exc:
+        raise DataFileError(f"MNIST file '{p}' is damaged or truncated: {exc}") from None
+    return np.frombuffer(buf, np.uint8).reshape(dims)
 
 
 def _find(folder: Path, base: str) -> Path | None:
@@ -127,6 +159,8 @@ def _load_pair(img: Path, lab: Path, progress: Progress | None) -> tuple[np.ndar
     x = read_idx(img, IMAGES_MAGIC, progress, "images")
     if x.shape[1:] != (SIDE, SIDE):
         raise DataFileError(f"MNIST file '{img}' holds {x.shape[1]}x{x.shape[2]} images; 28x28 expected")
+    if len(x) == 0:
+        raise DataFileError(f"MNIST file '{img}' holds no images: it needs at least one 28x28 digit")
     y = read_idx(lab, LABELS_MAGIC, progress, "labels")
     if len(y) != len(x):
         raise DataFileError(f"MNIST file '{lab}' has {len(y)} labels but '{img.name}' has {len(x)} images")

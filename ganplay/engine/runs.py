@@ -3,6 +3,12 @@
 A run folder holds ``config.toml`` (resolved config), ``history.csv`` (losses every log_every
 steps, metrics every eval_every steps), ``metrics.json`` (final metrics) and ``checkpoint.pt``
 (the trainer's state dict, loaded back with ``weights_only=True``: no pickle of objects).
+
+Every file is written atomically (a temporary name, fsync, rename), in the order history.csv,
+checkpoint.pt, config.toml, metrics.json: a failure part way leaves each file whole, the
+checkpoint never behind the config, and ``read_history`` drops history rows past the
+checkpoint's step, so the folder always resumes. A failed save raises ``RunError`` saying what
+the folder still holds.
 """
 from __future__ import annotations
 
@@ -18,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from .config import ConfigError, load_toml, to_toml
+from .config import ConfigError, from_dict, load_toml, to_toml
 from .metrics import evaluate_2d, scalar_metrics
 from .trainer import STAT_NAMES, Trainer, TrainingDiverged
 
@@ -51,16 +57,45 @@ class History:
 
     @classmethod
     def from_csv(cls, text: str) -> "History":
-        rows = []
-        for r in csv.DictReader(io.StringIO(text)):
-            row: dict[str, Any] = {k: (float(v) if v not in ("", None) else None) for k, v in r.items()}
-            if row.get("step") is not None:
-                row["step"] = int(row["step"])
-            rows.append(row)
-        return cls(rows)
+        return cls(_parse_rows(text)[0])
 
     def column(self, name: str) -> np.ndarray:
         return np.array([r.get(name) if r.get(name) is not None else np.nan for r in self.rows], dtype=float)
+
+
+def _parse_rows(text: str) -> tuple[list[dict[str, Any]], int]:
+    """History rows from CSV text, and how many malformed rows (e.g. one cut mid-write) were skipped."""
+    rows, bad = [], 0
+    for r in csv.DictReader(io.StringIO(text)):
+        try:
+            if None in r or any(v is None for v in r.values()):  # too many or too few fields
+                raise ValueError("wrong number of fields")
+            row: dict[str, Any] = {k: (float(v) if v != "" else None) for k, v in r.items()}
+            if row.get("step") is not None:
+                row["step"] = int(row["step"])
+        except (TypeError, ValueError):
+            bad += 1
+            continue
+        rows.append(row)
+    return rows, bad
+
+
+def read_history(path: Path, upto_step: int | None = None) -> tuple[History, int]:
+    """The history of a run folder's ``history.csv`` (empty when absent), without rows past
+    ``upto_step`` (the checkpoint's step: rows a failed save wrote ahead of it); also the number
+    of rows dropped (malformed or past the checkpoint)."""
+    if not path.exists():
+        return History(), 0
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunError(f"cannot read '{path}': {exc}") from None
+    rows, bad = _parse_rows(text)
+    if upto_step is not None:
+        kept = [r for r in rows if r.get("step") is None or r["step"] <= upto_step]
+        bad += len(rows) - len(kept)
+        rows = kept
+    return History(rows), bad
 
 
 def evaluate(trainer: Trainer, n: int = 2500) -> dict[str, Any]:
@@ -90,27 +125,91 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def write_run(run_dir: Path, trainer: Trainer, history: History, metrics: dict[str, Any]) -> None:
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.toml").write_text(to_toml(trainer.cfg), encoding="utf-8")
-        (run_dir / "history.csv").write_text(history.to_csv(), encoding="utf-8")
-        (run_dir / "metrics.json").write_text(
-            json.dumps({k: _clean(v) for k, v in metrics.items()}, indent=2) + "\n", encoding="utf-8")
-        tmp = run_dir / "checkpoint.pt.tmp"
-        torch.save(trainer.state_dict(), tmp)
-        tmp.replace(run_dir / "checkpoint.pt")  # never leave a half-written checkpoint behind
-    except OSError as exc:
-        raise RunError(f"cannot write the run folder '{run_dir}': {exc.strerror or exc}") from None
+def _write_file(path: Path, data: bytes) -> None:
+    """Write one run file atomically (the engine's one atomic writer; tests make it fail)."""
+    from .export import write_file_atomic  # export imports this module
+
+    write_file_atomic(path, data, RunError)
+
+
+def _checkpoint_bytes(trainer: Trainer) -> bytes:
+    buf = io.BytesIO()
+    torch.save(trainer.state_dict(), buf)
+    return buf.getvalue()
+
+
+def _kept(run_dir: Path, done: list[str], failed: str, step: int, saved_step: int | None) -> str:
+    """What the run folder holds after a save that failed at ``failed``."""
+    if "checkpoint.pt" in done:
+        msg = f"the training state of step {step} is saved ({', '.join(done)})"
+        if failed == "config.toml":
+            return msg + "; config.toml is the previous one, which resumes the checkpoint all the same"
+        return msg + f"; only metrics.json is not updated ('ganplay eval {run_dir}' measures them again)"
+    if saved_step is not None:
+        if saved_step == step:
+            return f"'{run_dir}' still holds the run as saved at step {saved_step}"
+        return (f"'{run_dir}' still holds the run as saved at step {saved_step} (--resume continues from "
+                f"there); steps {saved_step + 1}-{step} are not saved")
+    if (run_dir / "checkpoint.pt").exists():
+        return f"'{run_dir}' keeps its previous checkpoint; the {step} steps of this run are not saved"
+    return f"nothing of this run's {step} steps could be saved"
+
+
+def write_run(run_dir: Path, trainer: Trainer, history: History, metrics: dict[str, Any] | None,
+              *, saved_step: int | None = None) -> None:
+    """Write the run folder, each file atomically: history.csv, checkpoint.pt, config.toml and,
+    unless ``metrics`` is None (an interrupted or periodic save), metrics.json.
+
+    ``saved_step`` is the step of the state the folder already holds (None: none), for the
+    message of a ``RunError`` that says what was kept when a write fails.
+    """
+    step = trainer.step_count
+    files: list[tuple[str, Callable[[], bytes]]] = [
+        ("history.csv", lambda: history.to_csv().encode("utf-8")),
+        ("checkpoint.pt", lambda: _checkpoint_bytes(trainer)),
+        ("config.toml", lambda: to_toml(trainer.cfg).encode("utf-8")),
+    ]
+    if metrics is not None:
+        files.append(("metrics.json", lambda: (json.dumps({k: _clean(v) for k, v in metrics.items()}, indent=2)
+                                               + "\n").encode("utf-8")))
+    done: list[str] = []
+    for name, make in files:
+        try:
+            data = make()
+        except Exception as exc:  # e.g. out of memory while serialising: still say what was kept
+            raise RunError(f"cannot write '{run_dir / name}': {type(exc).__name__}: {exc}; "
+                           f"{_kept(run_dir, done, name, step, saved_step)}") from None
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            _write_file(run_dir / name, data)
+        except (OSError, RunError) as exc:
+            why = str(exc) if isinstance(exc, RunError) else (
+                f"cannot write '{run_dir / name}': {exc.strerror or exc}")
+            raise RunError(f"{why}; {_kept(run_dir, done, name, step, saved_step)}") from None
+        done.append(name)
+
+
+_PICKLE_REFUSAL = ("holds pickled Python objects (a legacy or foreign checkpoint). ganplay refuses pickles "
+                   "for safety: loading one can run any code its author chose. Use a checkpoint written by "
+                   "'ganplay train', a session (.gpsession) or a bundle (.ganplay); if you trust the file and "
+                   "made it yourself, re-save just its tensors (a dict of tensors, as Trainer.state_dict() gives)")
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    import pickle
+
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise RunError(f"no checkpoint at '{path}'") from None
-    except Exception as exc:  # truncated zip, foreign pickle, ... : refuse, never execute
-        raise RunError(f"checkpoint '{path}' cannot be loaded safely: {exc}") from None
+    except pickle.UnpicklingError:  # a pickle of objects: refused, never executed
+        raise RunError(f"checkpoint '{path}' cannot be loaded safely: it {_PICKLE_REFUSAL}") from None
+    except Exception as exc:  # truncated zip, foreign file, ...: refuse, never execute
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "weights_only" in why:  # never pass on torch's advice to unpickle
+            raise RunError(f"checkpoint '{path}' cannot be loaded safely: it {_PICKLE_REFUSAL}") from None
+        raise RunError(f"checkpoint '{path}' cannot be loaded safely: it is damaged or not a ganplay "
+                       f"checkpoint ({why})") from None
 
 
 def load_run(run_dir: str | Path, device: str | None = None) -> tuple[Trainer, dict[str, Any]]:
@@ -118,12 +217,21 @@ def load_run(run_dir: str | Path, device: str | None = None) -> tuple[Trainer, d
     d = Path(run_dir)
     if not d.is_dir():
         raise RunError(f"'{d}' is not a run folder (no such directory)")
-    try:
-        cfg = load_toml(d / "config.toml")
-    except ConfigError as exc:
-        raise RunError(str(exc)) from None
+    sd = None
+    if (d / "config.toml").exists() or not (d / "checkpoint.pt").exists():
+        try:
+            cfg = load_toml(d / "config.toml")
+        except ConfigError as exc:
+            raise RunError(str(exc)) from None
+    else:  # config.toml lost: the checkpoint carries the config it was trained with
+        sd = load_checkpoint(d / "checkpoint.pt")
+        try:
+            cfg = from_dict(sd["config"]).validate()
+        except (ConfigError, KeyError, TypeError) as exc:
+            raise RunError(f"'{d}' has no config.toml and its checkpoint holds no valid config: {exc}") from None
     trainer = Trainer(cfg, device=device)
-    sd = load_checkpoint(d / "checkpoint.pt", trainer.device)
+    if sd is None:
+        sd = load_checkpoint(d / "checkpoint.pt", trainer.device)
     try:
         trainer.load_state_dict(sd)
     except (RuntimeError, KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
@@ -135,23 +243,33 @@ def load_run(run_dir: str | Path, device: str | None = None) -> tuple[Trainer, d
             metrics = json.loads(mp.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise RunError(f"'{mp}' is not valid JSON: {exc}") from None
+        if not isinstance(metrics, dict) or metrics.get("steps") != trainer.step_count:
+            metrics = {}  # measured at another step (the save after it failed or was interrupted)
     return trainer, metrics
 
 
 def train(trainer: Trainer, steps: int, history: History | None = None,
-          on_log: Callable[[dict[str, Any]], None] | None = None) -> tuple[History, dict[str, Any]]:
+          on_log: Callable[[dict[str, Any]], None] | None = None, *,
+          stop: Callable[[], bool] | None = None, save: Callable[[History], None] | None = None,
+          save_every: float = 0.0) -> tuple[History, dict[str, Any]]:
     """Train ``steps`` more steps, logging and evaluating as the config says.
 
     Returns the history and the final metrics. A divergence stops the loop; the trainer keeps
-    its last good weights and the metrics carry ``stopped`` with the reason.
+    its last good weights and the metrics carry ``stopped`` with the reason. ``stop`` is asked
+    after every step: when it says True the loop ends there, between two steps, and the metrics
+    are only ``steps`` and ``interrupted`` (no evaluation). ``save(history)`` is called between
+    steps every ``save_every`` seconds of training (0: never).
     """
     tc = trainer.cfg.train
     history = history or History()
     stopped = None
     t0 = time.perf_counter()
+    last_save = t0
     done = 0
     eval_time = 0.0
     for _ in range(steps):
+        if stop is not None and stop():
+            break
         try:
             s = trainer.step()
         except TrainingDiverged as exc:
@@ -171,6 +289,11 @@ def train(trainer: Trainer, steps: int, history: History | None = None,
             history.add(row)
             if on_log:
                 on_log(row)
+        if save is not None and save_every > 0 and time.perf_counter() - last_save >= save_every:
+            save(history)
+            last_save = time.perf_counter()
+    if stop is not None and stop():
+        return history, {"steps": trainer.step_count, "interrupted": True}
     wall = time.perf_counter() - t0
     metrics = evaluate(trainer)
     metrics.update(

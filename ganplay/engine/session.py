@@ -8,8 +8,11 @@ A session file is a zip of two members and nothing executable:
   parameters) as JSON in which a tensor appears as ``{"$t": key}`` and a tuple as ``{"$tuple": []}``.
 
 So the whole ``Trainer.state_dict()`` round-trips without pickle, and loading a malicious or
-foreign file can only fail with a ``SessionError`` naming it. Writes go to a temporary file that
-is renamed over the target, so a failed save keeps the previous file and never touches the trainer.
+foreign file can only fail with a ``SessionError`` naming it. Before the tensors member is read,
+its size in the zip's directory is checked against what the networks of the session's config can
+hold (``tensor_limit``), so an oversized archive is refused without inflating it. Writes go to a
+temporary file that is renamed over the target, so a failed save keeps the previous file and never
+touches the trainer.
 """
 from __future__ import annotations
 
@@ -21,8 +24,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .config import ConfigError, from_dict
+from .config import Config, ConfigError, from_dict
 from .export import check_tensors, write_file_atomic
+from .limits import MAX_CHART_POINTS, MAX_POINT_ROWS, MEMBER_MARGIN, human_bytes, network_bytes
 from .runs import History, RunError
 from .trainer import Trainer
 
@@ -209,12 +213,14 @@ def save_session(trainer: Trainer, history: HistoryLike, path: str | Path) -> Pa
     return write_file_atomic(target, data, SessionError, "the session ")
 
 
-def _read_member(zf: zipfile.ZipFile, name: str, limit: int, where: str) -> bytes:
+def _read_member(zf: zipfile.ZipFile, name: str, limit: int, where: str, why: str = "") -> bytes:
+    """A member's bytes, its size checked in the zip's directory before any of it is inflated."""
     if name not in zf.namelist():
         raise SessionError(f"{where} is not a ganplay session (it has no {name})")
     info = zf.getinfo(name)
     if info.file_size > limit:
-        raise SessionError(f"{where}: {name} is too large ({info.file_size} bytes)")
+        raise SessionError(f"{where}: {name} is too large ({human_bytes(info.file_size)}{why}); "
+                           "refused before reading it")
     try:
         with zf.open(info) as fh:
             data = fh.read(limit + 1)
@@ -223,6 +229,39 @@ def _read_member(zf: zipfile.ZipFile, name: str, limit: int, where: str) -> byte
     if len(data) > limit:
         raise SessionError(f"{where}: {name} is larger than its zip entry says")
     return data
+
+
+def _config_of(doc: dict[str, Any], where: str) -> Config:
+    """The validated config inside the session document, read without any tensor."""
+    state = doc.get("state")
+    items = state.get("$dict") if isinstance(state, dict) and len(state) == 1 else None
+    if not isinstance(items, list):
+        raise SessionError(f"{where} holds no trainer state")
+    raw = None
+    for item in items:
+        if isinstance(item, list) and len(item) == 2 and item[0] == "config":
+            raw = _decode(item[1], {}, where)
+            break
+    if not isinstance(raw, dict):
+        raise SessionError(f"{where}: the trainer state lacks a valid 'config'")
+    try:
+        return from_dict(raw).validate()
+    except ConfigError as exc:
+        raise SessionError(f"{where} holds an invalid config: {exc}") from None
+
+
+def tensor_limit(cfg: Config, doc: dict[str, Any]) -> int:
+    """The most bytes the tensors member of a session with this config and document can need:
+    G (weights, EMA copy, two optimiser moments) and D (weights, two moments) as the config
+    builds them, the drawn points and the chart columns the document lists, plus a margin."""
+    g, d = network_bytes(cfg)
+    need = 4 * g + 3 * d + MEMBER_MARGIN
+    if doc.get("has_points"):
+        need += MAX_POINT_ROWS * 2 * 4
+    h = doc.get("history")
+    if isinstance(h, dict) and h.get("kind") == "columns" and isinstance(h.get("columns"), list):
+        need += len(h["columns"]) * MAX_CHART_POINTS * 8
+    return min(need, MAX_TENSOR_BYTES)
 
 
 def read_session(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
@@ -253,7 +292,14 @@ def read_session(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tens
         if ver > FORMAT_VERSION:
             raise SessionError(f"{where} has format version {ver}; this ganplay reads up to "
                                f"{FORMAT_VERSION}: update ganplay")
-        blob = _read_member(zf, TENSORS, MAX_TENSOR_BYTES, where)
+        cfg = _config_of(doc, where)
+        try:
+            limit = tensor_limit(cfg, doc)
+        except Exception as exc:  # a config whose networks cannot even be described
+            raise SessionError(f"{where}: the networks its config describes cannot be built: "
+                               f"{type(exc).__name__}: {exc}") from None
+        blob = _read_member(zf, TENSORS, limit, where,
+                            f", but the networks its config describes need at most {human_bytes(limit)}")
     try:
         tensors = load(blob)
     except (SafetensorError, ValueError, RuntimeError, OSError) as exc:
