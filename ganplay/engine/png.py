@@ -27,9 +27,11 @@ def encode_png(img: np.ndarray) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw, 6)) + _chunk(b"IEND", b"")
 
 
-def image_grid(images: np.ndarray, nrow: int = 8, pad: int = 2, pad_value: float = -1.0,
-               image_shape: tuple[int, int, int] | None = None) -> np.ndarray:
-    """Tile images in [-1, 1] into one uint8 picture (H, W) or (H, W, 3), ``nrow`` images per row.
+def tile(images: np.ndarray, nrow: int = 8, pad: int = 2, pad_value: float = -1.0, border: bool = True,
+         image_shape: tuple[int, int, int] | None = None) -> np.ndarray:
+    """Tile images into one float32 picture (C, H, W), ``nrow`` images per row, row 0 at the top,
+    ``pad`` pixels between them (and around them with ``border``). The one tiling function: PNG
+    grids (``image_grid``) and the window's sample grid (``ui.canvas.tile_images``) use it.
 
     ``images`` is (N, C, H, W), (N, H, W) or flat (N, C*H*W) with ``image_shape`` given
     (flat 784 defaults to one 28x28 channel).
@@ -45,15 +47,24 @@ def image_grid(images: np.ndarray, nrow: int = 8, pad: int = 2, pad_value: float
     if x.ndim == 3:
         x = x[:, None]
     n, c, h, w = x.shape
-    if c not in (1, 3):
-        raise ValueError(f"images must have 1 or 3 channels, got {c}")
     ncol = max(1, min(nrow, n))
     nrows = -(-n // ncol)
-    grid = np.full((c, nrows * (h + pad) + pad, ncol * (w + pad) + pad), pad_value, np.float32)
+    edge = pad if border else 0
+    grid = np.full((c, nrows * (h + pad) - pad + 2 * edge, ncol * (w + pad) - pad + 2 * edge), pad_value, np.float32)
     for i in range(n):
         r, q = divmod(i, ncol)
-        y0, x0 = pad + r * (h + pad), pad + q * (w + pad)
+        y0, x0 = edge + r * (h + pad), edge + q * (w + pad)
         grid[:, y0:y0 + h, x0:x0 + w] = x[i]
+    return grid
+
+
+def image_grid(images: np.ndarray, nrow: int = 8, pad: int = 2, pad_value: float = -1.0,
+               image_shape: tuple[int, int, int] | None = None) -> np.ndarray:
+    """Tile images in [-1, 1] into one uint8 picture (H, W) or (H, W, 3), ``nrow`` images per row."""
+    grid = tile(images, nrow, pad, pad_value, border=True, image_shape=image_shape)
+    c = grid.shape[0]
+    if c not in (1, 3):
+        raise ValueError(f"images must have 1 or 3 channels, got {c}")
     out = np.clip((grid + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8)
     return out[0] if c == 1 else out.transpose(1, 2, 0)
 

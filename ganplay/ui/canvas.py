@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
+from ganplay.engine.png import tile
 from ganplay.live.layers import LAYERS, layer
 
 from .visuals import D_CMAP, make_visual  # noqa: F401  (D_CMAP re-exported for the compare view)
@@ -20,18 +21,13 @@ FAKE = layer("fake").style["color"]
 
 
 def tile_images(images: np.ndarray, rows: int | None = None, cols: int | None = None) -> np.ndarray:
-    """(N, C, H, W) in [-1, 1] -> one (rows*H, cols*W[, 3]) image, one pixel gap, row-major."""
-    n, c, h, w = images.shape
+    """(N, C, H, W) in [-1, 1] -> one (rows*H, cols*W[, 3]) float image for pyqtgraph, one pixel
+    gap, row-major, array row 0 at the bottom (pyqtgraph draws it there)."""
+    n = len(images)
     if cols is None:
         cols = int(np.ceil(np.sqrt(n))) if rows is None else int(np.ceil(n / rows))
-    rows = int(np.ceil(n / cols))
-    out = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1, c), -1.0, np.float32)
-    for i in range(n):
-        r, q = divmod(i, cols)
-        # image row 0 is the top; pyqtgraph draws array row 0 at the bottom, so flip rows
-        out[r * (h + 1):r * (h + 1) + h, q * (w + 1):q * (w + 1) + w] = images[i].transpose(1, 2, 0)
-    out = out[::-1]
-    return np.ascontiguousarray(out[..., 0] if c == 1 else out[..., :3])
+    grid = tile(images, nrow=cols, pad=1, border=False)[:, ::-1]
+    return np.ascontiguousarray(grid[0] if grid.shape[0] == 1 else grid[:3].transpose(1, 2, 0))
 
 
 class DataCanvas(QWidget):
