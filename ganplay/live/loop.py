@@ -153,25 +153,26 @@ class TrainLoop(CommandLoop):
         for name, frac in cmd.fractions:
             getattr(self, f"{name}_budget").fraction = float(frac)
 
+    def _file_op(self, what: str, path: str, work: Callable[[], Any], done: P.Event) -> None:
+        """Run a file operation; a failure leaves the live session as it was and says why."""
+        try:
+            work()
+        except Exception as exc:
+            self.emit(P.FileFailed(what, path, str(exc)))
+        else:
+            self.emit(done)
+
     def _export(self, cmd: P.ExportGenerator) -> None:
         from ganplay.engine.export import export_bundle
 
-        try:
-            export_bundle(self.trainer, cmd.path, formats=tuple(cmd.formats))
-        except Exception as exc:
-            self.emit(P.FileFailed("export", cmd.path, str(exc)))
-        else:
-            self.emit(P.GeneratorExported(cmd.path))
+        self._file_op("export", cmd.path, lambda: export_bundle(self.trainer, cmd.path, formats=tuple(cmd.formats)),
+                      P.GeneratorExported(cmd.path))
 
     def _save_session(self, cmd: P.SaveSession) -> None:
         from ganplay.engine.session import save_session
 
-        try:
-            save_session(self.trainer, cmd.history, cmd.path)
-        except Exception as exc:
-            self.emit(P.FileFailed("save_session", cmd.path, str(exc)))
-        else:
-            self.emit(P.SessionSaved(cmd.path))
+        self._file_op("save_session", cmd.path, lambda: save_session(self.trainer, cmd.history, cmd.path),
+                      P.SessionSaved(cmd.path))
 
     def _load_session(self, cmd: P.LoadSession) -> None:
         from ganplay.engine.session import load_session
