@@ -102,3 +102,65 @@ def test_window_preset_menu_adapts_the_data_kind() -> None:
     grid = Config()
     grid.data.name = "grid"
     assert apply_preset("vanilla", grid, adapt_data=True).data.name == "grid"
+
+
+# --- a preset names a whole recipe: nothing leaks from the previous one (issue 15, item 1) ---
+
+def _recipe_fields(cfg: Config) -> dict[str, object]:
+    """Every field but those a preset leaves to the user (the data, the seed, the device...)."""
+    from ganplay.engine.config import field_names
+    from ganplay.engine.presets import USER_FIELDS
+
+    return {p: get_field(cfg, p) for p in field_names() if p not in USER_FIELDS}
+
+
+def _cli_config(name: str) -> Config:
+    """What ``ganplay train --preset NAME --print-config`` resolves (data set to fit the recipe)."""
+    from ganplay.cli import _config_from_args, build_parser
+
+    argv = ["train", "--preset", name, "--print-config"]
+    if PRESETS[name].data_kind == "image":
+        argv += ["--set", "data.name=mnist"]
+    return _config_from_args(build_parser().parse_args(argv))
+
+
+def test_user_fields_are_the_data_and_a_few_named_train_fields() -> None:
+    from ganplay.engine.config import field_names
+    from ganplay.engine.presets import USER_FIELDS
+
+    assert set(USER_FIELDS) <= set(field_names())
+    assert {p for p in field_names() if p.startswith("data.")} <= set(USER_FIELDS)
+    assert "train.seed" in USER_FIELDS and "train.device" in USER_FIELDS
+    for p in PRESETS.values():  # a recipe never names what it leaves to the user
+        assert not set(p.fields) & set(USER_FIELDS), p.name
+
+
+@pytest.mark.parametrize("adapt", [False, True])
+@pytest.mark.parametrize("first", preset_names())
+def test_a_preset_gives_the_same_recipe_whatever_came_before(first: str, adapt: bool) -> None:
+    for second in preset_names():
+        fresh = apply_preset(second, Config(), adapt_data=adapt)
+        after = apply_preset(second, apply_preset(first, Config(), adapt_data=adapt), adapt_data=adapt)
+        assert _recipe_fields(after) == _recipe_fields(fresh), f"{first} -> {second}"
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_window_and_cli_agree_on_a_preset(name: str) -> None:
+    window = apply_preset(name, apply_preset("dcgan", Config(), adapt_data=True), adapt_data=True)
+    assert _recipe_fields(window) == _recipe_fields(_cli_config(name))
+
+
+def test_dcgan_then_ganlab_is_ganlab() -> None:
+    """The reported case: the window kept dcgan's BatchNorm and LeakyReLU under ganlab."""
+    cfg = apply_preset("ganlab", apply_preset("dcgan", Config(), adapt_data=True), adapt_data=True)
+    assert (cfg.model.g_norm, cfg.model.d_norm, cfg.model.d_activation) == ("none", "none", "relu")
+    assert cfg.data.name == "ring" and cfg.model.arch == "mlp"
+
+
+def test_user_fields_survive_a_preset() -> None:
+    base = Config()
+    base.data.name, base.data.modes, base.train.seed, base.train.device = "grid", 3, 7, "cpu"
+    base.model.g_width = 5   # a recipe field: the preset puts it back
+    out = apply_preset("lsgan", base)
+    assert (out.data.name, out.data.modes, out.train.seed, out.train.device) == ("grid", 3, 7, "cpu")
+    assert out.model.g_width == Config().model.g_width

@@ -1,11 +1,25 @@
 """Named training recipes. A preset sets model/loss/train fields only, never the data, so the
-same recipe can be compared across data sets (``stable`` is one recipe for all 2D data)."""
+same recipe can be compared across data sets (``stable`` is one recipe for all 2D data).
+
+A preset is a whole recipe: applying one puts every model/loss/train field it does not name back
+to its default, and keeps only the fields in :data:`USER_FIELDS`. So ``stable`` is the same
+config whether it is chosen in a fresh window, after ``dcgan`` in the window, in the compare view
+or with ``ganplay train --preset stable`` (the data aside)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from .config import IMAGE_DATASETS, Config, ConfigError, set_field
+from .config import IMAGE_DATASETS, Config, ConfigError, field_names, get_field, set_field
+
+# Fields a preset leaves to the user: applying a preset keeps their current values, and no preset
+# names one. They say what to learn and where, not how: the whole data section (which data set,
+# its modes, noise, file...), the seed (so a comparison of recipes keeps one seed), the device,
+# and how often the CLI measures and logs (reporting, not training). Every other field is part
+# of the recipe and comes from the preset, or from the defaults when the preset does not name it.
+USER_FIELDS: tuple[str, ...] = tuple(p for p in field_names() if p.startswith("data.")) + (
+    "train.seed", "train.device", "train.eval_every", "train.log_every",
+)
 
 
 @dataclass(frozen=True)
@@ -107,7 +121,10 @@ def preset_names(data_kind: str | None = None) -> list[str]:
 
 
 def apply_preset(name: str, cfg: Config | None = None, adapt_data: bool = False) -> Config:
-    """A copy of ``cfg`` (default config if None) with the preset's fields set.
+    """The preset's recipe: the default config with the preset's fields set, and with the
+    :data:`USER_FIELDS` (data, seed, device, reporting) copied from ``cfg`` (defaults if None).
+    Nothing else carries over from ``cfg``, so a field set by an earlier preset (dcgan's
+    BatchNorm, ganlab's SGD) never leaks into the next one. ``cfg`` is left alone.
 
     With ``adapt_data`` (the window's preset menu) an image recipe chosen on 2D data switches the
     data to MNIST, and a 2D recipe chosen on images switches back to the ring, instead of leaving
@@ -115,11 +132,12 @@ def apply_preset(name: str, cfg: Config | None = None, adapt_data: bool = False)
     """
     if name not in PRESETS:
         raise ConfigError(f"unknown preset '{name}': choose one of {', '.join(PRESETS)}")
-    out = cfg.copy() if cfg is not None else Config()
+    out = Config()
+    if cfg is not None:
+        for path in USER_FIELDS:
+            set_field(out, path, get_field(cfg, path))
     for path, val in PRESETS[name].fields.items():
         set_field(out, path, val)
-    if "model.latent_modes" not in PRESETS[name].fields:
-        out.model.latent_modes = 0   # latent modes belong to the recipes that name them
     if adapt_data:
         image = out.data.name in IMAGE_DATASETS
         if PRESETS[name].data_kind == "image" and not image:
