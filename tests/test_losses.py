@@ -97,3 +97,37 @@ def test_every_loss_has_a_description():
     from ganplay.engine.config import LOSSES
 
     assert set(L.DESCRIPTIONS) == set(LOSSES)
+
+
+@pytest.mark.parametrize("div", sorted(F_TABLE))
+def test_f_gan_losses_are_exact_inside_the_clamp(div):
+    """The score clamp (losses.F_CLAMP) leaves the closed forms alone where scores normally lie."""
+    g, fstar = F_TABLE[div]
+    c = L.F_CLAMP
+    v = np.array([-c, -0.9 * c, -3.0, 0.0, 3.0, 0.9 * c, c])
+    want_d = -np.mean(g(v)) + np.mean(fstar(g(v[::-1])))
+    assert L.d_loss(f"f-{div}", t(v), t(v[::-1].copy())).item() == pytest.approx(want_d, rel=1e-10)
+    assert L.g_loss(f"f-{div}", t(v)).item() == pytest.approx(-np.mean(g(v)), rel=1e-10)
+
+
+@pytest.mark.parametrize("div", sorted(F_TABLE))
+def test_f_gan_losses_and_gradients_stay_finite_at_extreme_scores(div):
+    """Scores D can reach where data and samples do not overlap: float32 losses and gradients
+    stay finite (unclamped, reverse KL's G loss exp(-v) overflows below v = -88)."""
+    for scale in (100.0, 1e4):
+        v_r = (scale * torch.tensor([-1.0, 1.0, 0.5])).requires_grad_(True)
+        v_f = (scale * torch.tensor([-1.0, 1.0, -0.5])).requires_grad_(True)
+        ld = L.d_loss(f"f-{div}", v_r, v_f)
+        lg = L.g_loss(f"f-{div}", v_f)
+        gr, gf = torch.autograd.grad(ld + lg, (v_r, v_f))
+        assert torch.isfinite(ld) and torch.isfinite(lg), (div, scale, ld, lg)
+        assert torch.isfinite(gr).all() and torch.isfinite(gf).all(), (div, scale)
+    if div in L.F_CLAMPED:  # beyond the bound the score has no effect: D stops pushing it
+        far = torch.tensor([-2 * L.F_CLAMP, 2 * L.F_CLAMP])
+        assert L.g_loss(f"f-{div}", far).item() == pytest.approx(
+            L.g_loss(f"f-{div}", far.clamp(-L.F_CLAMP, L.F_CLAMP)).item())
+
+
+def test_the_clamped_divergences_are_named_in_their_descriptions():
+    for div in L.F_CLAMPED:
+        assert f"clamp(v, -{L.F_CLAMP:g}, {L.F_CLAMP:g})" in L.DESCRIPTIONS[f"f-{div}"], div
