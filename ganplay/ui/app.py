@@ -23,6 +23,14 @@ def main(argv: list[str] | None = None) -> int:
 
     # the trainer runs in a spawned process; a frozen (PyInstaller) build must dispatch it here
     multiprocessing.freeze_support()
+    from .platform_check import platform_problem
+
+    # Qt aborts the process when its platform plugin cannot load, naming a library that may not
+    # be the missing one: ask ldd first and say which packages to install (Linux with xcb only)
+    blocked = platform_problem()
+    if blocked:
+        print(blocked, file=sys.stderr)
+        return 1
     problem = pyside_problem()
     if problem:
         print(f"ganplay: warning: {problem}", file=sys.stderr)
