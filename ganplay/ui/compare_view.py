@@ -52,6 +52,7 @@ CHOICES = (
     ("Unrolled steps 0 vs 5", "unrolled"),
 )
 
+MULTIPLES_PER_TICK = 2   # small multiples redrawn per 33 ms tick (the rest on the next ticks)
 DEFAULT_PRESETS = "vanilla,stable,wgan-gp,lsgan,hinge-sn,pacgan,unrolled,ganlab"
 
 
@@ -123,6 +124,9 @@ class CompareView(QWidget):
         self._history: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         self._frame_real: np.ndarray | None = None
         self._metrics_dirty = False
+        self._todo_multiples: list[int] = []    # what the redraw timer has still to draw
+        self._todo_charts: list[str] = []
+        self._shown: CompareFrame | None = None
         self.step_count = -1                # the newest frame's step (-1: nothing trained yet)
         self.running = False                # as the newest frame says
         self.plan: list[str] = []           # how the members are batched (from the loop)
@@ -359,6 +363,7 @@ class CompareView(QWidget):
         self._history = {}
         self.plan = list(ev.plan)
         self.step_count = -1
+        self._shown, self._todo_multiples, self._todo_charts = None, [], []
         self._make_multiples(self.labels)
         self.status.setText("; ".join(ev.plan))
         self.comparisonReady.emit()
@@ -395,28 +400,36 @@ class CompareView(QWidget):
         self.frameShown.emit(frame.step)
 
     def _redraw(self) -> None:
+        """Draw a little of the newest frame per tick: a whole frame of 8 multiples, 4 charts and
+        the table took 20-50 ms of painting, enough to make the window stutter (bench/compare_window.py);
+        spread over ticks, no tick costs more than a couple of multiples or one chart."""
         frame, self._frame = self._frame, None
-        if frame is None:
-            return
-        for mult, m in zip(self.multiples, frame.members):
-            mult.show(m, frame.bounds)
+        if frame is not None:
+            self._shown = frame
+            self._todo_multiples = list(range(min(len(self.multiples), len(frame.members))))
+            rate = f"  {frame.steps_per_s:.0f} GAN steps/s" if frame.running else ""
+            self.status.setText(f"step {frame.step}{rate}")
         if self._metrics_dirty:
             self._metrics_dirty = False
-            self._draw_charts()
-            self._draw_table()
-        rate = f"  {frame.steps_per_s:.0f} GAN steps/s" if frame.running else ""
-        self.status.setText(f"step {frame.step}{rate}")
+            self._todo_charts = [key for key, _ in METRIC_CHARTS] + ["table"]
+        shown = self._shown
+        if shown is not None and self._todo_multiples:
+            for i in self._todo_multiples[:MULTIPLES_PER_TICK]:
+                self.multiples[i].show(shown.members[i], shown.bounds)
+            del self._todo_multiples[:MULTIPLES_PER_TICK]
+        elif self._todo_charts:
+            key = self._todo_charts.pop(0)
+            self._draw_table() if key == "table" else self._draw_chart(key)
 
-    def _draw_charts(self) -> None:
-        for key, _ in METRIC_CHARTS:
-            for i, lab in enumerate(self.labels):
-                if i >= len(self.curves[key]):
-                    break
-                pts = self._history.get(lab, [])
-                xs = np.array([s for s, _ in pts], dtype=np.float64)
-                ys = np.array([_metric(r, key) for _, r in pts], dtype=np.float64)
-                ok = np.isfinite(ys)
-                self.curves[key][i].setData(xs[ok], ys[ok])
+    def _draw_chart(self, key: str) -> None:
+        for i, lab in enumerate(self.labels):
+            if i >= len(self.curves[key]):
+                break
+            pts = self._history.get(lab, [])
+            xs = np.array([s for s, _ in pts], dtype=np.float64)
+            ys = np.array([_metric(r, key) for _, r in pts], dtype=np.float64)
+            ok = np.isfinite(ys)
+            self.curves[key][i].setData(xs[ok], ys[ok])
 
     def _draw_table(self) -> None:
         from ganplay.engine.population import ranking
