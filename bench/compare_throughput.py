@@ -3,11 +3,14 @@
 Members differ in their loss (ns, hinge, lsgan, minimax, ...) and share the architecture, data and
 seed, as in the Compare view: ring data, MLP 2 x 128 for G and D, batch 256, Adam.
 Both variants run in the same process, interleaved round by round (the order alternates), so
-load from other processes hits both alike; the table shows medians over the rounds.
+load from other processes hits both alike; the table shows medians over the rounds, and the
+headline ratio (sequential wall time / batched wall time, measured within each round) as
+min / median / max over the rounds.
 "Sequential" is one engine Trainer per member, stepped in turn; "batched" is the stacked
 BatchedGroup the Population uses for same-shaped members.
 
     python bench/compare_throughput.py [--rounds 5] [--steps 20] [--threads 1] [--device cpu]
+    python bench/compare_throughput.py --sizes 8 --rounds 9   # the headline: 8 batched vs 8 sequential
     python bench/compare_throughput.py --equivalence 50   # batched vs alone: the differences
 """
 from __future__ import annotations
@@ -20,6 +23,7 @@ import torch
 
 from ganplay.engine.compare_batched import BatchedGroup, keep_freed_memory
 from ganplay.engine.config import Config, apply_overrides
+from ganplay.engine.population import Population
 from ganplay.engine.trainer import Trainer
 
 LOSSES = ("ns", "hinge", "lsgan", "minimax", "ns", "hinge", "lsgan", "minimax")
@@ -49,21 +53,23 @@ EQUIV_VARIANTS = (
 
 
 def equivalence(steps: int, dev: torch.device) -> None:
-    """Train the variants batched (one group, mixed k) and alone; print the largest differences."""
+    """Train the variants batched (as the Population groups them: one group per k) and alone;
+    print the largest differences."""
     cfgs = [apply_overrides(Config(), BASE + v).validate() for v in EQUIV_VARIANTS]
     solo = [Trainer(c, device=dev) for c in cfgs]
-    grp = BatchedGroup([Trainer(c, device=dev) for c in cfgs])
+    pop = Population(cfgs, [f"#{i + 1}" for i in range(len(cfgs))], device=dev)
     worst = [0.0] * len(cfgs)
     for _ in range(steps):
-        for i, (a, b) in enumerate(zip(solo, grp.step())):
+        for i, (a, b) in enumerate(zip(solo, pop.step())):
             s = a.step()
             for f in ("loss_d", "loss_g", "d_real", "d_fake", "grad_d", "grad_g"):
                 x, y = getattr(s, f), getattr(b, f)
                 worst[i] = max(worst[i], abs(x - y) / (1 + abs(x)))
-    print(f"batched vs alone after {steps} steps (ring, MLP 2x128, batch 256, same group)")
+    print(f"batched vs alone after {steps} steps (ring, MLP 2x128, batch 256; "
+          + "; ".join(pop.plan()) + ")")
     print(f"{'configuration':<52}  {'max rel. stat diff':>18}  {'max |weight diff|':>17}  rng equal")
     for i, v in enumerate(EQUIV_VARIANTS):
-        view = grp.sync_view(i)
+        view = pop.member_trainer(i)
         wd = 0.0
         for m_a, m_b in ((solo[i].G, view.G), (solo[i].D, view.D)):
             sa, sb = m_a.state_dict(), m_b.state_dict()
@@ -110,17 +116,21 @@ def main() -> None:
                 res.setdefault((p, mode), []).append(got[mode])
             ratios[p].append(got["seq"][0] / got["bat"][0])
     print(f"device {dev} ({torch.get_num_threads()} thread(s)); glibc keeps freed blocks: {glibc}; "
-          f"{args.rounds} interleaved rounds x {args.steps} steps; medians")
-    print(f"{'members':>7}  {'mode':<10}  {'GAN steps/s':>11}  {'CPU ms / GAN step':>17}  {'batched / sequential':>20}")
+          f"{args.rounds} interleaved rounds x {args.steps} steps; medians over the rounds")
+    print(f"{'members':>7}  {'mode':<10}  {'GAN steps/s':>11}  {'CPU ms / GAN step':>17}")
     for p in sizes:
         for mode, name in (("seq", "sequential"), ("bat", "batched")):
             walls = [w for w, _ in res[(p, mode)]]
             cpus = [c for _, c in res[(p, mode)]]
             sps = statistics.median(p * args.steps / w for w in walls)
             cpu_ms = statistics.median(c / (p * args.steps) * 1e3 for c in cpus)
-            speed = f"{statistics.median(ratios[p]):.2f}x" if mode == "bat" else ""
-            print(f"{p:>7}  {name:<10}  {sps:>11.1f}  {cpu_ms:>17.2f}  {speed:>20}")
-
+            print(f"{p:>7}  {name:<10}  {sps:>11.1f}  {cpu_ms:>17.2f}")
+    print("\nbatched / sequential speed (sequential wall / batched wall, per round)")
+    print(f"{'members':>7}  {'min':>6}  {'median':>6}  {'max':>6}  per round")
+    for p in sizes:
+        r = ratios[p]
+        rounds = " ".join(f"{x:.2f}" for x in r)
+        print(f"{p:>7}  {min(r):>5.2f}x  {statistics.median(r):>5.2f}x  {max(r):>5.2f}x  {rounds}")
 
 if __name__ == "__main__":
     main()

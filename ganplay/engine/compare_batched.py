@@ -1,34 +1,50 @@
 """Several same-shaped MLP GANs trained as ONE batched problem.
 
 Each member's weights sit on a leading axis of shared tensors (``(P, out, in)`` per linear layer),
-so one ``baddbmm`` runs a layer for every member at once: eight small GANs then cost far less than
+so one ``bmm`` runs a layer for every member at once: eight small GANs then cost far less than
 eight separate trainers, whose time on a CPU is mostly per-operation overhead, not arithmetic.
 
+What is shared with :class:`Trainer`, rather than restated: a :class:`BatchedGroup` is an
+``UpdateTarget``, so each step runs the trainer's own ``d_update`` / ``g_update``; the
+per-member objectives (``d_objective``, ``g_objective`` on top of the ``losses`` module) are
+``torch.vmap``-ed over the members that share a loss config; the optimisers are
+``torch.optim`` optimisers built by ``trainer.make_optimizer`` over row views of the stacked
+parameters (a row of a stacked tensor steps exactly as the member's own parameter would); the
+divergence check and its message, WGAN clipping and the EMA of G are the trainer's functions.
+
+What is batched here: the networks (``StackedMLP`` runs the members' ``mlp()`` Sequentials with
+stacked weights: ``torch.func.functional_call`` under ``vmap`` computes the same values but costs
+about 20% more per step on the CPU, and torch's spectral-norm parametrization cannot run under
+``vmap`` at all, as its power iteration writes with ``out=``), the draws (members whose streams
+agree share one generator) and the bookkeeping of which member is which row.
+
 Exactness: every member is first built as a real :class:`Trainer` (same seeding, same weights),
-draws its data/z/GP batches from its own seeded generator in the order ``Trainer.step`` does,
-does the same spectral-norm power iterations (one per D call) and the same optimiser arithmetic
-(torch's single-tensor Adam/SGD/RMSprop written with per-member hyperparameter tensors).  What
-remains is float reassociation in ``bmm`` vs ``linear`` (about 1e-6 after 50 steps, see tests).
+draws its data/z/GP batches from its own seeded generator in the order ``Trainer.d_batch`` does,
+and does the same spectral-norm power iterations (one per D call).  What remains is float
+reassociation in ``bmm`` vs ``linear`` (about 1e-7 after 50 steps, see tests).
 
 The member's ``Trainer`` doubles as its *view*: ``sync_view(i)`` copies the stacked weights,
 optimiser state, RNG and step count back into it, so every function in ``metrics`` and
-``Trainer.state_dict`` works on a batched member unchanged.
+``Trainer.state_dict`` works on a batched member unchanged; building a group reads the same
+state from the views, which is how a group drops a member that diverged.
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any, Sequence
+import functools
+from dataclasses import astuple, dataclass
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from . import losses as L
 from .config import IMAGE_DATASETS, Config, to_dict
 from .models import sample_prior
-from .trainer import StepStats, Trainer
+from .trainer import (
+    StepStats, Trainer, apply_update, clip_, clip_bound, d_update, divergence_message, ema_update_,
+    find_divergence, g_update, gp_weight, grad_norm, make_optimizer, step_stats,
+)
 
 
 def keep_freed_memory() -> bool:
@@ -60,8 +76,8 @@ def batch_key(cfg: Config) -> tuple | None:
 
     Loss, learning rates, label smoothing, GP/R1, spectral norm, EMA, init and seed may differ
     inside a group; what must match is everything that fixes tensor shapes or the optimiser kind,
-    and k: members with more D steps would run their extra steps on gathered sub-stacks, which
-    costs more than it saves (one k = 5 member outweighs several k = 1 members anyway).
+    and k: every member of a group then takes each update, so each optimiser steps whole rows
+    (and one k = 5 member would outweigh several k = 1 members anyway).
     """
     m, t = cfg.model, cfg.train
     if (m.arch != "mlp" or m.conditional or m.latent_modes or t.unrolled > 0 or t.d_steps < 1
@@ -73,17 +89,38 @@ def batch_key(cfg: Config) -> tuple | None:
             t.d_steps)
 
 
-def _uses_gp(cfg: Config) -> bool:
-    return ((cfg.loss.gp_lambda if cfg.loss.name == "wgan-gp" else 0.0) + cfg.loss.gp) > 0
-
-
-def _bc(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """A (p,) tensor shaped to broadcast against a (p, ...) stack."""
-    return t.reshape((-1,) + (1,) * (like.dim() - 1))
-
-
 def _take(t: torch.Tensor, idx: torch.Tensor | None) -> torch.Tensor:
     return t if idx is None else t[idx]
+
+
+def _runs(keys: Sequence[Any]) -> list[slice]:
+    """Maximal runs of consecutive equal keys, as slices of the row axis."""
+    out, start = [], 0
+    for r in range(1, len(keys) + 1):
+        if r == len(keys) or keys[r] != keys[start]:
+            out.append(slice(start, r))
+            start = r
+    return out
+
+
+def _rows_of(t: torch.Tensor, s: slice) -> torch.Tensor:
+    with torch.no_grad():   # a view that shares the stack's storage; in-place updates land there
+        return t[s]
+
+
+def _vmap(fn: Callable[..., torch.Tensor], args: Sequence[torch.Tensor | None]) -> torch.Tensor:
+    """``vmap(fn)(*args)`` over the leading (member) axis; None arguments stay None."""
+    present = [i for i, a in enumerate(args) if a is not None]
+    if len(present) == len(args):
+        return torch.vmap(fn)(*args)
+
+    def f(*xs: torch.Tensor) -> torch.Tensor:
+        full: list[torch.Tensor | None] = [None] * len(args)
+        for i, x in zip(present, xs):
+            full[i] = x
+        return fn(*full)
+
+    return torch.vmap(f)(*[args[i] for i in present])
 
 
 # ---------------------------------------------------------------------------- stacked MLP
@@ -251,353 +288,260 @@ def _sn_module(lin: nn.Linear) -> Any:
 
 
 # ---------------------------------------------------------------------------- optimisers
-def _f32(values: np.ndarray, device: torch.device) -> torch.Tensor:
-    # Per-member scalars are computed in float64 (as torch does with Python floats) and rounded
-    # once to float32, which is what a Python scalar becomes inside a float32 kernel.
-    return torch.as_tensor(np.asarray(values, dtype=np.float64), dtype=torch.float32, device=device)
+def _stack_state(states: list[dict[str, Any]], shape: torch.Size) -> dict[str, Any]:
+    """The optimiser states of one parameter of several members, as the state of their stack."""
+    if not states[0]:
+        assert not any(states), "members of one run must have taken the same number of steps"
+        return {}
+    out: dict[str, Any] = {}
+    for key, v in states[0].items():
+        if torch.is_tensor(v) and v.shape == shape:      # per element: exp_avg, momentum_buffer, ...
+            out[key] = torch.stack([st[key] for st in states])
+        else:                                             # shared: the step count
+            out[key] = v.clone() if torch.is_tensor(v) else v
+    return out
 
 
-class StackedOptimizer:
-    """torch's single-tensor Adam / SGD / RMSprop over stacked parameters, one lr (and betas,
-    momentum) per member. Only the members being updated advance their step counters."""
+class RowOptimizers:
+    """torch.optim over the rows of stacked parameters. An optimiser step is elementwise, so a
+    row view of a ``(P, ...)`` parameter steps exactly as the member's own parameter would: each
+    run of consecutive members with equal hyperparameters gets one optimiser, built by
+    ``trainer.make_optimizer`` as a Trainer builds its own, over that run's rows of every stacked
+    parameter. The state starts from the members' own optimisers (empty for fresh Trainers) and
+    goes back into them with ``write_member``."""
 
-    def __init__(self, kind: str, params: list[torch.Tensor], lr: Sequence[float],
-                 beta1: Sequence[float], beta2: Sequence[float], momentum: Sequence[float]):
-        self.kind = kind
-        self.params = params
-        self.lr = np.asarray(lr, np.float64)
-        self.beta1 = np.asarray(beta1, np.float64)
-        self.beta2 = np.asarray(beta2, np.float64)
-        self.momentum = np.asarray(momentum, np.float64)
-        self.steps = np.zeros(len(self.lr), np.int64)
-        self.m = [torch.zeros_like(p, requires_grad=False) for p in params]   # exp_avg / momentum buffer
-        self.v = [torch.zeros_like(p, requires_grad=False) for p in params]   # exp_avg_sq / square_avg
-        self.use_momentum = kind != "adam" and bool((self.momentum > 0).any())
+    def __init__(self, kind: str, stack: StackedMLP, member_opts: Sequence[torch.optim.Optimizer],
+                 hyper: Sequence[tuple[float, Any]]):
+        self.parts: list[tuple[slice, list[torch.Tensor], torch.optim.Optimizer]] = []
+        keys = [(lr, tc.beta1, tc.beta2, tc.momentum) for lr, tc in hyper]
+        for s in _runs(keys):
+            lr, tc = hyper[s.start]
+            views = [_rows_of(p, s) for p in stack.params]
+            opt = make_optimizer(kind, views, lr, tc)
+            for k, v in enumerate(views):
+                own = [member_opts[r].state.get(stack.member_params[r][k], {}) for r in range(s.start, s.stop)]
+                st = _stack_state(own, stack.member_params[s.start][k].shape)
+                if st:
+                    opt.state[v] = st
+            self.parts.append((s, views, opt))
 
-    @torch.no_grad()
-    def step(self, grads: list[torch.Tensor], rows: list[int] | None) -> None:
-        sel = np.arange(len(self.lr)) if rows is None else np.asarray(rows)
-        idx = None if rows is None else torch.as_tensor(sel, device=self.params[0].device)
-        self.steps[sel] += 1
-        dev = self.params[0].device
-        lr = self.lr[sel]
-        if self.kind == "adam":
-            n = self.steps[sel].astype(np.float64)
-            b1, b2 = self.beta1[sel], self.beta2[sel]
-            w1, w2 = _f32(1 - b1, dev), _f32(1 - b2, dev)
-            b2_t = _f32(b2, dev)
-            bc2_sqrt = _f32((1 - b2**n) ** 0.5, dev)
-            neg_step = _f32(-(lr / (1 - b1**n)), dev)
-        else:
-            neg_lr = _f32(-lr, dev)
-            mom = _f32(self.momentum[sel], dev)
-        for k, (p, g) in enumerate(zip(self.params, grads)):
-            ps, m, v = _take(p, idx), _take(self.m[k], idx), _take(self.v[k], idx)
-            if self.kind == "adam":
-                m.lerp_(g, _bc(w1, g))
-                v.mul_(_bc(b2_t, g)).add_(_bc(w2, g) * g * g)
-                denom = (v.sqrt() / _bc(bc2_sqrt, g)).add_(1e-8)
-                ps.add_(_bc(neg_step, g) * m / denom)
-            elif self.kind == "sgd":
-                if self.use_momentum:
-                    m.mul_(_bc(mom, g)).add_(g)
-                    ps.add_(_bc(neg_lr, g) * m)
-                else:
-                    ps.add_(_bc(neg_lr, g) * g)
-            else:  # rmsprop, alpha 0.99, eps 1e-8 (torch's defaults, as the Trainer uses)
-                v.mul_(0.99).addcmul_(g, g, value=1 - 0.99)
-                avg = v.sqrt().add_(1e-8)
-                if self.use_momentum:
-                    m.mul_(_bc(mom, g)).addcdiv_(g, avg)
-                    ps.add_(_bc(neg_lr, g) * m)
-                else:
-                    ps.add_(_bc(neg_lr, g) * g / avg)
-            if idx is not None:
-                p[idx] = ps
-                self.m[k][idx] = m
-                self.v[k][idx] = v
+    def step(self, grads: Sequence[torch.Tensor]) -> None:
+        for s, views, opt in self.parts:
+            apply_update(opt, views, [g[s] for g in grads])
 
-    def member_state(self, i: int, k: int) -> dict[str, Any]:
-        """Member i's state for parameter slot k, in the layout torch.optim uses."""
-        if self.steps[i] == 0:
-            return {}
-        if self.kind == "adam":
-            return {"step": torch.tensor(float(self.steps[i])), "exp_avg": self.m[k][i].clone(),
-                    "exp_avg_sq": self.v[k][i].clone()}
-        if self.kind == "sgd":
-            return {"momentum_buffer": self.m[k][i].clone() if self.momentum[i] != 0 else None}
-        out = {"step": torch.tensor(float(self.steps[i])), "square_avg": self.v[k][i].clone()}
-        if self.momentum[i] > 0:
-            out["momentum_buffer"] = self.m[k][i].clone()
-        return out
-
-
-def _member_losses(fn: Any, names: Sequence[tuple], a: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
-    """Per-member losses (p,) from the losses module's functions, one vmap per distinct loss.
-
-    ``names[r]`` is the (loss name, *extra args) of row r; rows sharing it are evaluated together.
-    """
-    groups: dict[tuple, list[int]] = {}
-    for r, key in enumerate(names):
-        groups.setdefault(key, []).append(r)
-    parts, order = [], []
-    for key, rows in groups.items():
-        name, *extra = key
-        if b is None:
-            f = lambda x, _n=name: fn(_n, x)  # noqa: E731
-            args: tuple = (a if len(rows) == len(names) else a[rows],)
-        else:
-            f = lambda x, y, _n=name, _e=tuple(extra): fn(_n, x, y, *_e)  # noqa: E731
-            sel = slice(None) if len(rows) == len(names) else rows
-            args = (a[sel], b[sel])
-        parts.append(torch.vmap(f)(*args))
-        order += rows
-    if len(parts) == 1:
-        return parts[0]
-    out = torch.cat(parts)
-    inv = torch.empty(len(order), dtype=torch.long)
-    inv[torch.as_tensor(order)] = torch.arange(len(order))
-    return out[inv.to(out.device)]
+    def write_member(self, r: int, opt: torch.optim.Optimizer, params: Sequence[nn.Parameter]) -> None:
+        """Row r's state into the member's own optimiser ``opt``, keyed by its ``params``."""
+        opt.state.clear()
+        for s, views, o in self.parts:
+            if not s.start <= r < s.stop:
+                continue
+            for v, p in zip(views, params):
+                st = o.state.get(v)
+                if st:
+                    opt.state[p] = {key: (val[r - s.start].clone() if val.shape == v.shape else val.clone())
+                                    if torch.is_tensor(val) else val for key, val in st.items()}
 
 
 # ---------------------------------------------------------------------------- the group
 class BatchedGroup:
-    """P same-shaped members trained in lockstep; ``views[i]`` is member i's Trainer."""
+    """P same-shaped members trained in lockstep; ``views[i]`` is member i's Trainer.
+
+    An ``UpdateTarget`` (see ``trainer``): ``step()`` runs ``trainer.d_update`` k times and
+    ``trainer.g_update`` once on all live members. Slot i (the index into ``views``) never changes;
+    row r of the stacks holds slot ``rows[r]``."""
 
     def __init__(self, views: Sequence[Trainer]):
         self.views = list(views)
-        cfgs = [t.cfg for t in self.views]
-        keys = {k[:-1] if k is not None else None for k in map(batch_key, cfgs)}  # k may differ here
+        keys = {batch_key(t.cfg) for t in self.views}
         if None in keys or len(keys) != 1:
-            raise ValueError("a batched group needs configs with one shared, batchable architecture")
+            raise ValueError("a batched group needs configs with one shared, batchable architecture and k")
         t0 = self.views[0]
-        self.P = len(cfgs)
+        self.P = len(self.views)
         self.device = t0.device
         self.data = t0.data
-        c0 = cfgs[0]
+        c0 = t0.cfg
         self.B, self.pack, self.latent = c0.train.batch_size, c0.train.pack, c0.model.latent_dim
-        self.G = StackedMLP([t.G.net for t in self.views], [False] * self.P, self.device)
-        self.D = StackedMLP([t.D.net for t in self.views], [c.model.spectral_norm for c in cfgs], self.device)
+        self.k = c0.train.d_steps
+        self.steps = np.array([t.step_count for t in self.views], np.int64)
+        self.stopped: list[str | None] = [None] * self.P
+        self._out: list[StepStats | str | None] = [None] * self.P
+        self._stack(list(range(self.P)))
+
+    def _stack(self, slots: list[int]) -> None:
+        """Stack the members ``slots`` from their views: weights, spectral-norm vectors, EMA,
+        optimiser state and RNG streams all come from the member Trainers."""
+        self.rows = slots
+        if not slots:
+            return
+        views = [self.views[i] for i in slots]
+        cfgs = [t.cfg for t in views]
         tr = [c.train for c in cfgs]
-
-        def momenta(kind: str) -> list[float]:
-            if kind == "rmsprop":  # the Trainer turns RMSprop momentum >= 0.5 off
-                return [t.momentum if t.momentum < 0.5 else 0.0 for t in tr]
-            return [t.momentum for t in tr]
-
-        self.opt_d = StackedOptimizer(c0.train.opt_d, self.D.params, [t.lr_d for t in tr],
-                                      [t.beta1 for t in tr], [t.beta2 for t in tr], momenta(c0.train.opt_d))
-        self.opt_g = StackedOptimizer(c0.train.opt_g, self.G.params, [t.lr_g for t in tr],
-                                      [t.beta1 for t in tr], [t.beta2 for t in tr], momenta(c0.train.opt_g))
-        self.ema = np.array([t.ema for t in tr])
-        self.G_ema = [p.detach().clone() for p in self.G.params] if (self.ema > 0).any() else None
-        self.k = [t.d_steps for t in tr]
-        self.loss = [c.loss.name for c in cfgs]
-        self.real_label = [c.loss.real_label for c in cfgs]
-        self.gp_w = [(c.loss.gp_lambda if c.loss.name == "wgan-gp" else 0.0) + c.loss.gp for c in cfgs]
-        self.r1 = [c.loss.r1 for c in cfgs]
-        self.clip = [c.loss.clip if (c.loss.name == "wgan" and c.loss.clip > 0) else math.inf for c in cfgs]
-        # Members whose seed and draw pattern agree draw identical batches: one generator serves them.
+        self.G = StackedMLP([t.G.net for t in views], [False] * len(views), self.device)
+        self.D = StackedMLP([t.D.net for t in views], [c.model.spectral_norm for c in cfgs], self.device)
+        self.d_params, self.g_params = self.D.params, self.G.params
+        self.opt_d = RowOptimizers(tr[0].opt_d, self.D, [t.opt_d for t in views], [(t.lr_d, t) for t in tr])
+        self.opt_g = RowOptimizers(tr[0].opt_g, self.G, [t.opt_g for t in views], [(t.lr_g, t) for t in tr])
+        self.G_ema: list[torch.Tensor] | None = None
+        self._ema_parts: list[tuple[float, list[torch.Tensor], list[torch.Tensor]]] = []
+        if any(t.ema > 0 for t in tr):
+            src = [_module_params_like(t.G_ema, self.G, r, t.G) if t.G_ema is not None else self.G.member_params[r]
+                   for r, t in enumerate(views)]
+            self.G_ema = [torch.stack([m[k].detach() for m in src]) for k in range(len(self.G.params))]
+            self._ema_parts = [(tr[s.start].ema, [_rows_of(e, s) for e in self.G_ema],
+                                [_rows_of(p, s) for p in self.G.params])
+                               for s in _runs([t.ema for t in tr]) if tr[s.start].ema > 0]
+        clips = [clip_bound(c.loss) for c in cfgs]
+        self._clip_parts = [(clips[s.start], [_rows_of(p, s) for p in self.D.params])
+                            for s in _runs(clips) if clips[s.start] is not None]
+        # The loss configs: one vmap of the per-member objective per distinct config.
+        by_loss: dict[tuple, list[int]] = {}
+        for r, c in enumerate(cfgs):
+            by_loss.setdefault(astuple(c.loss), []).append(r)
+        self._loss_groups = [(cfgs[rows[0]].loss, None if len(rows) == len(cfgs) else torch.as_tensor(rows, device=self.device))
+                             for rows in by_loss.values()]
+        order = [r for rows in by_loss.values() for r in rows]
+        self._loss_inverse = torch.as_tensor(np.argsort(order), device=self.device)
+        gp = [r for r, c in enumerate(cfgs) if gp_weight(c.loss) > 0]
+        self._gp = gp
+        self.gp_rows = None if len(gp) == len(cfgs) else torch.as_tensor(gp, device=self.device)
+        self.any_r1 = any(c.loss.r1 > 0 for c in cfgs)
+        # Members whose generators are in the same state and draw the same pattern draw identical
+        # batches: one generator serves them.
         self.stream_keys: list[tuple] = []
         self.stream_of: list[int] = []
         self.gens: list[torch.Generator] = []
-        for c in cfgs:
-            key = (c.train.seed, c.train.d_steps, _uses_gp(c), c.model.prior)
+        for t in views:
+            state = t.gen.get_state()
+            key = (gp_weight(t.cfg.loss) > 0, t.cfg.model.prior, bytes(state.cpu().numpy()))
             if key not in self.stream_keys:
                 self.stream_keys.append(key)
-                self.gens.append(torch.Generator(self.device).manual_seed(c.train.seed))
+                g = torch.Generator(self.device)
+                g.set_state(state)
+                self.gens.append(g)
             self.stream_of.append(self.stream_keys.index(key))
-        self.steps = np.zeros(self.P, np.int64)
-        self.stopped: list[str | None] = [None] * self.P
-        self._dead_rng: dict[int, torch.Tensor] = {}
 
     # -------------------------------------------------------------- data
-    def _draw(self, act: list[int], d_side: bool) -> tuple[torch.Tensor | None, torch.Tensor, dict[int, torch.Tensor]]:
-        """Real batch, z and GP interpolation weights for the members ``act``, each drawn from the
-        member's stream in the order ``Trainer._d_update`` / ``_g_update`` draws them."""
-        cls = []
-        for i in act:
-            if self.stream_of[i] not in cls:
-                cls.append(self.stream_of[i])
+    def _by_row(self, per_stream: dict[int, torch.Tensor], rows: Sequence[int]) -> torch.Tensor:
+        streams = {self.stream_of[r] for r in rows}
+        if len(streams) == 1:
+            t = per_stream[streams.pop()]
+            return t.unsqueeze(0).expand((len(rows),) + t.shape)
+        return torch.stack([per_stream[self.stream_of[r]] for r in rows])
+
+    def _draw(self, d_side: bool) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
+        """Real batch, z and GP interpolation weights (rows ``gp_rows``) for every row, each drawn
+        from the member's stream in the order ``Trainer.d_batch`` / ``g_scores`` draws them."""
         xs, zs, eps = {}, {}, {}
-        for c in cls:
-            g = self.gens[c]
-            _, _, gp, prior = self.stream_keys[c]
+        for c, g in enumerate(self.gens):
+            gp, prior, _ = self.stream_keys[c]
             if d_side:
                 xs[c] = self.data.sample(self.B, g, self.device)
             zs[c] = sample_prior(self.B, self.latent, prior, g, self.device)
             if d_side and gp:
                 eps[c] = torch.rand((self.B,) + (1,) * (xs[c].dim() - 1), generator=g, device=self.device)
-        p = len(act)
-
-        def gather(d: dict[int, torch.Tensor]) -> torch.Tensor:
-            if len(cls) == 1:
-                t = d[cls[0]]
-                return t.unsqueeze(0).expand((p,) + t.shape)
-            return torch.stack([d[self.stream_of[i]] for i in act])
-
-        X = gather(xs) if d_side else None
-        Z = gather(zs)
-        return X, Z, {r: eps[self.stream_of[i]] for r, i in enumerate(act) if self.stream_of[i] in eps}
+        all_rows = range(len(self.rows))
+        X = self._by_row(xs, all_rows) if d_side else None
+        E = self._by_row(eps, self._gp) if eps else None
+        return X, self._by_row(zs, all_rows), E
 
     def _packed(self, x: torch.Tensor) -> torch.Tensor:
-        p = x.shape[0]
-        return x.reshape(p, x.shape[1] // self.pack, -1)
+        return x.reshape(x.shape[0], x.shape[1] // self.pack, -1)
+
+    # -------------------------------------------------------------- UpdateTarget
+    def d_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, Any, Any]:
+        X, Z, E = self._draw(d_side=True)
+        assert X is not None
+        with torch.no_grad():
+            XF = self.G.forward(Z, self.G.params, None)
+        return X, XF, E, None, None
+
+    def d_scores(self, x: torch.Tensor, y: Any = None, rows: torch.Tensor | None = None) -> torch.Tensor:
+        return self.D.forward(self._packed(x), self.D.gather(rows), rows).squeeze(-1)
+
+    def g_scores(self) -> torch.Tensor:
+        _, Z, _ = self._draw(d_side=False)
+        xf = self.G.forward(Z, self.G.params, None)
+        d_fixed = [q.detach() for q in self.D.params]   # G's update needs no gradient for D
+        return self.D.forward(self._packed(xf), d_fixed, None).squeeze(-1)
+
+    def per_member_loss(self, fn: Callable[..., torch.Tensor], *args: Any) -> torch.Tensor:
+        parts = [_vmap(functools.partial(fn, lc), [a if rows is None or a is None else a[rows] for a in args])
+                 for lc, rows in self._loss_groups]
+        return parts[0] if len(parts) == 1 else torch.cat(parts)[self._loss_inverse]
+
+    def grad_norms(self, grads: Sequence[torch.Tensor]) -> torch.Tensor:
+        return grad_norm(grads, members=True)
+
+    def check_update(self, who: str, loss: torch.Tensor, gn: torch.Tensor) -> None:
+        for r, bad in enumerate(find_divergence(loss, gn)):
+            if bad is not None:
+                i = self.rows[r]
+                msg = divergence_message(who, *bad, int(self.steps[i]) + 1, self.views[i].cfg.loss.name)
+                self.sync_view(i)   # its state before this update, which is not applied to it
+                self.stopped[i] = self._out[i] = msg
+
+    def apply_d(self, grads: Sequence[torch.Tensor]) -> None:
+        self.opt_d.step(grads)
+        for c, params in self._clip_parts:
+            clip_(params, c)
+
+    def apply_g(self, grads: Sequence[torch.Tensor]) -> None:
+        self.opt_g.step(grads)
+        for decay, ema, params in self._ema_parts:
+            ema_update_(ema, params, decay)
 
     # -------------------------------------------------------------- one step
     def step(self) -> list[StepStats | str | None]:
         """One ``Trainer.step()`` for every live member: its StepStats, the divergence message
         for a member that diverged now (its update not applied), None for one stopped before."""
-        out: list[StepStats | str | None] = [None] * self.P
-        live = [i for i in range(self.P) if self.stopped[i] is None]
-        stats_d: dict[int, list[float]] = {}
-        for j in range(max((self.k[i] for i in live), default=0)):
-            act = [i for i in live if self.k[i] > j and self.stopped[i] is None]
-            if not act:
-                break
-            stats_d.update(self._d_update(act, out))
-        act = [i for i in live if self.stopped[i] is None]
-        stats_g = self._g_update(act, out) if act else {}
-        for i, sg in stats_g.items():
-            self.steps[i] += 1
-            loss_d, d_real, d_fake, s_r, s_f, gd, jsd_v = stats_d[i]
-            jsd = max(0.0, (jsd_v + math.log(4)) / 2)
-            out[i] = StepStats(int(self.steps[i]), loss_d, sg[0], d_real, d_fake, s_r, s_f, gd, sg[1], jsd)
-        return out
+        self._out = [None] * self.P
+        d = g = None
+        for _ in range(self.k):
+            if self.rows:
+                d = self._run(d_update)
+        if self.rows:
+            g = self._run(g_update)
+        if d is not None and g is not None and self.rows:
+            d_vals = dict(zip(d[0], d[1].tolist()))
+            g_vals = dict(zip(g[0], g[1].tolist()))
+            for i in self.rows:
+                self.steps[i] += 1
+                self._out[i] = step_stats(int(self.steps[i]), d_vals[i], g_vals[i])
+        return self._out
 
-    def _diverged(self, i: int, who: str, what: str, value: float, out: list) -> None:
-        name = self.loss[i]
-        hint = ("Lower the learning rates, add a gradient penalty or spectral norm, or go back to the "
-                "last good state." if who == "discriminator" else
-                "Lower the learning rates or change the loss, or go back to the last good state.")
-        msg = (f"{who} {what} became {value} at step {self.steps[i] + 1} (loss '{name}'); the update "
-               f"was not applied. {hint}")
-        self.stopped[i] = out[i] = msg
-        self._dead_rng[i] = self.gens[self.stream_of[i]].get_state()
-
-    def _d_update(self, act: list[int], out: list) -> dict[int, list[float]]:
-        p = len(act)
-        idx = None if p == self.P else torch.as_tensor(act, device=self.device)
-        X, Z, eps = self._draw(act, d_side=True)
-        assert X is not None
-        with torch.no_grad():
-            XF = self.G.forward(Z, self.G.gather(idx), idx)
-        Dp = self.D.gather(idx)
-        r1 = [self.r1[i] for i in act]
-        if any(r1):
-            X = X.detach().clone().requires_grad_(True)
-        v_r = self.D.forward(self._packed(X), Dp, idx).squeeze(-1)
-        v_f = self.D.forward(self._packed(XF), Dp, idx).squeeze(-1)
-        loss = _member_losses(L.d_loss, [(self.loss[i], self.real_label[i]) for i in act], v_r, v_f)
-        gp_rows = sorted(eps)
-        if gp_rows:
-            rows_t = torch.as_tensor(gp_rows, device=self.device)
-            e = torch.stack([eps[r] for r in gp_rows])
-            xh = (e * X.detach()[rows_t] + (1 - e) * XF[rows_t]).requires_grad_(True)
-            sub_idx = torch.as_tensor([act[r] for r in gp_rows], device=self.device)
-            v = self.D.forward(self._packed(xh), [q[rows_t] for q in Dp], sub_idx).squeeze(-1)
-            (gh,) = torch.autograd.grad(v.sum(), xh, create_graph=True)
-            per = gh.reshape(len(gp_rows), v.shape[1], -1).norm(2, dim=2)  # one norm per (packed) input
-            pen = ((per - 1) ** 2).mean(1)
-            w = _f32([self.gp_w[act[r]] for r in gp_rows], self.device)
-            loss = loss.index_add(0, rows_t, w * pen)
-        if any(r1):
-            (gx,) = torch.autograd.grad(v_r.sum(), X, create_graph=True)
-            pen = gx.pow(2).reshape(p, gx.shape[1], -1).sum(2).mean(1)
-            loss = loss + _f32([x / 2 for x in r1], self.device) * pen
-        grads = torch.autograd.grad(loss.sum(), Dp)
-        with torch.no_grad():
-            gn = torch.stack([g.reshape(p, -1).norm(dim=1) for g in grads], 1).norm(dim=1)
-            vr, vf = v_r.detach(), v_f.detach()
-            val = -F.softplus(-vr).mean(1) - F.softplus(vf).mean(1)
-            stats = torch.stack([loss.detach(), torch.sigmoid(vr).mean(1), torch.sigmoid(vf).mean(1),
-                                 vr.mean(1), vf.mean(1), gn, val], 1).tolist()
-        good = self._check(act, stats, 0, 5, "discriminator", out)
-        if good:
-            sel = None if len(good) == self.P else [act[r] for r in good]
-            g_sel = grads if len(good) == p else [g[good] for g in grads]
-            self.opt_d.step(list(g_sel), sel)
-            clip = [self.clip[act[r]] for r in good]
-            if any(math.isfinite(c) for c in clip):
-                c_t = _f32(clip, self.device)
-                sel_t = None if sel is None else torch.as_tensor(sel, device=self.device)
-                with torch.no_grad():
-                    for q in self.D.params:
-                        qs = _take(q, sel_t)
-                        qs = torch.clamp(qs, min=-_bc(c_t, qs), max=_bc(c_t, qs))
-                        if sel_t is None:
-                            q.copy_(qs)
-                        else:
-                            q[sel_t] = qs
-        return {act[r]: stats[r] for r in good}
-
-    def _g_update(self, act: list[int], out: list) -> dict[int, list[float]]:
-        p = len(act)
-        idx = None if p == self.P else torch.as_tensor(act, device=self.device)
-        _, Z, _ = self._draw(act, d_side=False)
-        Gp = self.G.gather(idx)
-        Dp = [_take(q.detach(), idx) for q in self.D.params]
-        xf = self.G.forward(Z, Gp, idx)
-        v_f = self.D.forward(self._packed(xf), Dp, idx).squeeze(-1)
-        loss = _member_losses(L.g_loss, [(self.loss[i],) for i in act], v_f, None)
-        grads = torch.autograd.grad(loss.sum(), Gp)
-        with torch.no_grad():
-            gn = torch.stack([g.reshape(p, -1).norm(dim=1) for g in grads], 1).norm(dim=1)
-            stats = torch.stack([loss.detach(), gn], 1).tolist()
-        good = self._check(act, stats, 0, 1, "generator", out)
-        if good:
-            sel = None if len(good) == self.P else [act[r] for r in good]
-            self.opt_g.step(list(grads if len(good) == p else [g[good] for g in grads]), sel)
-            if self.G_ema is not None:
-                self._update_ema([act[r] for r in good])
-        return {act[r]: stats[r] for r in good}
-
-    def _check(self, act: list[int], stats: list[list[float]], li: int, gi: int, who: str,
-               out: list) -> list[int]:
-        good = []
-        for r, row in enumerate(stats):
-            if math.isfinite(row[li]) and math.isfinite(row[gi]):
-                good.append(r)
-            else:
-                what = "loss" if not math.isfinite(row[li]) else "gradient"
-                self._diverged(act[r], who, what, row[li] if what == "loss" else row[gi], out)
-        return good
-
-    @torch.no_grad()
-    def _update_ema(self, members: list[int]) -> None:
-        assert self.G_ema is not None
-        rows = [i for i in members if self.ema[i] > 0]
-        if not rows:
-            return
-        idx = torch.as_tensor(rows, device=self.device)
-        w = _f32(1 - self.ema[rows], self.device)
-        for e, q in zip(self.G_ema, self.G.params):
-            es = e[idx]
-            es.lerp_(q[idx], _bc(w, es))
-            e[idx] = es
+    def _run(self, update: Callable[[Any], torch.Tensor]) -> tuple[list[int], torch.Tensor]:
+        rows = list(self.rows)
+        stats = update(self)
+        if any(self.stopped[i] is not None for i in rows):
+            # The update was applied to every row; the stopped members' views already hold their
+            # state from before it. Restack the others, so that no row is spent on the dead.
+            live = [i for i in rows if self.stopped[i] is None]
+            for i in live:
+                self.sync_view(i)
+            self._stack(live)
+        return rows, stats
 
     # -------------------------------------------------------------- views
     @torch.no_grad()
     def sync_view(self, i: int, weights_only: bool = False) -> Trainer:
         """Copy member i's weights (and unless ``weights_only``: optimiser state, RNG and step
-        count) into its Trainer. Drawing needs the weights only; a state_dict needs it all."""
+        count) into its Trainer. Drawing needs the weights only; a state_dict needs it all.
+        A stopped member's view keeps the state it had when it stopped."""
         t = self.views[i]
-        self.G.write_member(i)
-        self.D.write_member(i)
+        if self.stopped[i] is not None:
+            return t
+        r = self.rows.index(i)
+        self.G.write_member(r)
+        self.D.write_member(r)
         if t.G_ema is not None and self.G_ema is not None:
-            for e, q in zip(self.G_ema, _module_params_like(t.G_ema, self.G, i, t.G)):
-                q.copy_(e[i])
+            for e, q in zip(self.G_ema, _module_params_like(t.G_ema, self.G, r, t.G)):
+                q.copy_(e[r])
         t.step_count = int(self.steps[i])
         if weights_only:
             return t
-        for opt, view_opt, stack in ((self.opt_d, t.opt_d, self.D), (self.opt_g, t.opt_g, self.G)):
-            view_opt.state.clear()
-            for k, par in enumerate(stack.member_params[i]):
-                st = opt.member_state(i, k)
-                if st:
-                    view_opt.state[par] = st
-        state = self._dead_rng.get(i)
-        t.gen.set_state(state if state is not None else self.gens[self.stream_of[i]].get_state())
+        self.opt_d.write_member(r, t.opt_d, self.D.member_params[r])
+        self.opt_g.write_member(r, t.opt_g, self.G.member_params[r])
+        t.gen.set_state(self.gens[self.stream_of[r]].get_state())
         return t
 
 
@@ -606,3 +550,4 @@ def _module_params_like(ema: nn.Module, stack: StackedMLP, i: int, G: nn.Module)
     by_name = dict(ema.named_parameters())
     names = {id(p): n for n, p in G.named_parameters()}
     return [by_name[names[id(p)]] for p in stack.member_params[i]]
+

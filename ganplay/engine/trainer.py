@@ -7,13 +7,16 @@ Design points:
 - A non-finite loss or gradient is caught *before* the optimiser applies it, so the networks are
   never corrupted; ``TrainingDiverged`` says which network and which quantity failed.
 - Live hyperparameters (``LIVE_FIELDS``) change between steps via ``set``; the rest need a rebuild.
+- The update itself (``d_update`` / ``g_update`` and the per-member functions they call) is
+  written once, for any :class:`UpdateTarget`: the Trainer is one, and so is the batched compare
+  (``compare_batched.BatchedGroup``), which runs the same code on stacked members.
 """
 from __future__ import annotations
 
 import copy
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -67,7 +70,8 @@ def build_networks(cfg: Config, data: Any) -> tuple[nn.Module, nn.Module]:
     return G, D
 
 
-def _make_opt(name: str, params: Any, lr: float, tc: Any) -> torch.optim.Optimizer:
+def make_optimizer(name: str, params: Any, lr: float, tc: Any) -> torch.optim.Optimizer:
+    """The optimiser of one network (or of a run of stacked members, see compare_batched)."""
     # Adam and SGD use the fused kernels (CPU and CUDA): one call per update instead of ~8 small
     # ops per parameter, the largest per-step overhead for small MLPs. Runs stay seeded-exact.
     if name == "sgd":
@@ -77,8 +81,180 @@ def _make_opt(name: str, params: Any, lr: float, tc: Any) -> torch.optim.Optimiz
     return torch.optim.Adam(params, lr=lr, betas=(tc.beta1, tc.beta2), fused=True)
 
 
-def _grad_norm(grads: list[torch.Tensor]) -> torch.Tensor:
-    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+# ============================================================================ the update step
+# One definition of a D update and a G update. ``d_update`` / ``g_update`` run on an
+# ``UpdateTarget``: a Trainer (one member: plain tensors, plain calls) or a batched group of P
+# members (tensors with a leading member axis; ``per_member_loss`` vmaps the per-member
+# objectives below over the members that share a loss config, and the statistics reduce the
+# last axis only). Everything a member computes is defined here; the targets only supply
+# networks, draws, optimiser steps and bookkeeping.
+
+class UpdateTarget(Protocol):
+    d_params: list[torch.Tensor]     # what D's update differentiates and steps
+    g_params: list[torch.Tensor]
+    any_r1: bool                     # some member uses the R1 penalty
+    gp_rows: torch.Tensor | None     # members with a gradient penalty; None: all of them
+
+    def d_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, Any, Any]:
+        """(real x, fake G(z) without grad, GP interpolation weights or None, y, y_fake), drawn
+        in the one order every member uses: real batch, fake labels, z, interpolation weights."""
+
+    def d_scores(self, x: torch.Tensor, y: Any = None, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """D's raw scores (of the members ``rows``; None: all)."""
+
+    def g_scores(self) -> torch.Tensor:
+        """Draw fake labels and z, and score G(z) with D as G's update sees D."""
+
+    def per_member_loss(self, fn: Callable[..., torch.Tensor], *args: Any) -> torch.Tensor:
+        """``fn(loss_config, *args)`` for each member: a plain call, or a vmap over members."""
+
+    def grad_norms(self, grads: Sequence[torch.Tensor]) -> torch.Tensor: ...
+
+    def check_update(self, who: str, loss: torch.Tensor, gn: torch.Tensor) -> None:
+        """Stop the members whose loss or gradient is not finite (see ``find_divergence``)."""
+
+    def apply_d(self, grads: Sequence[torch.Tensor]) -> None: ...
+    def apply_g(self, grads: Sequence[torch.Tensor]) -> None: ...
+
+
+def gp_weight(lc: Any) -> float:
+    """Weight of the one-centred gradient penalty on interpolates (WGAN-GP's lambda + ``gp``)."""
+    return (lc.gp_lambda if lc.name == "wgan-gp" else 0.0) + lc.gp
+
+
+def clip_bound(lc: Any) -> float | None:
+    """WGAN's weight clipping bound, None when D is not clipped."""
+    return lc.clip if lc.name == "wgan" and lc.clip > 0 else None
+
+
+def d_objective(lc: Any, v_r: torch.Tensor, v_f: torch.Tensor, gp_grad: torch.Tensor | None,
+                r1_grad: torch.Tensor | None) -> torch.Tensor:
+    """One member's D loss: the loss of its scores plus the gradient penalties, given D's input
+    gradients on the interpolates (``gp_grad``) and on the real batch (``r1_grad``)."""
+    loss = L.d_loss(lc.name, v_r, v_f, lc.real_label)
+    w = gp_weight(lc)
+    if w > 0:
+        assert gp_grad is not None
+        per = gp_grad.reshape(v_r.shape[0], -1).norm(2, dim=1)  # one norm per (packed) D input
+        loss = loss + w * ((per - 1) ** 2).mean()
+    if lc.r1 > 0:
+        assert r1_grad is not None
+        loss = loss + lc.r1 / 2 * r1_grad.pow(2).reshape(r1_grad.shape[0], -1).sum(1).mean()
+    return loss
+
+
+def g_objective(lc: Any, v_f: torch.Tensor) -> torch.Tensor:
+    """One member's G loss."""
+    return L.g_loss(lc.name, v_f)
+
+
+def d_stats(loss: torch.Tensor, v_r: torch.Tensor, v_f: torch.Tensor, gn: torch.Tensor) -> torch.Tensor:
+    """D's statistics: loss, mean sigmoid(D) on real and fake, mean raw scores, gradient norm, and
+    V(D, G) as this D sees it (the order ``step_stats`` reads them in). Reduces the last axis
+    only, so stacked members (scores ``(P, N)``, losses ``(P,)``) give one row each."""
+    val = -torch.nn.functional.softplus(-v_r).mean(-1) - torch.nn.functional.softplus(v_f).mean(-1)
+    return torch.stack([loss, torch.sigmoid(v_r).mean(-1), torch.sigmoid(v_f).mean(-1),
+                        v_r.mean(-1), v_f.mean(-1), gn, val], -1)
+
+
+def g_stats(loss: torch.Tensor, gn: torch.Tensor) -> torch.Tensor:
+    return torch.stack([loss, gn], -1)
+
+
+def step_stats(step: int, d_vals: Sequence[float], g_vals: Sequence[float]) -> StepStats:
+    """StepStats from ``d_stats`` and ``g_stats`` read back as floats."""
+    loss_d, d_real, d_fake, s_r, s_f, gd, jsd_v = d_vals
+    loss_g, gg = g_vals
+    jsd = max(0.0, (jsd_v + math.log(4)) / 2)
+    return StepStats(step, loss_d, loss_g, d_real, d_fake, s_r, s_f, gd, gg, jsd)
+
+
+def grad_norm(grads: Sequence[torch.Tensor], members: bool = False) -> torch.Tensor:
+    """L2 norm of a network's gradient; ``members``: one norm per row of stacked gradients."""
+    if members:
+        per = [torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads]
+        return torch.linalg.vector_norm(torch.stack(per, 1), dim=1)
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(list(grads))))
+
+
+def find_divergence(loss: torch.Tensor, gn: torch.Tensor) -> list[tuple[str, float] | None]:
+    """Per member: None when its loss and gradient norm are finite, else (quantity, value).
+    One read-back for all members."""
+    vals = torch.stack([loss.detach(), gn]).tolist()
+    pairs = [vals] if loss.dim() == 0 else zip(*vals)
+    return [None if math.isfinite(lv) and math.isfinite(gv) else
+            ("loss", lv) if not math.isfinite(lv) else ("gradient", gv) for lv, gv in pairs]
+
+
+def divergence_message(who: str, what: str, value: float, step: int, loss_name: str) -> str:
+    hint = ("Lower the learning rates, add a gradient penalty or spectral norm, or go back to the "
+            "last good state." if who == "discriminator" else
+            "Lower the learning rates or change the loss, or go back to the last good state.")
+    return (f"{who} {what} became {value} at step {step} (loss '{loss_name}'); the update was not "
+            f"applied. {hint}")
+
+
+def apply_update(opt: torch.optim.Optimizer, params: Sequence[torch.Tensor], grads: Sequence[torch.Tensor]) -> None:
+    for p, g in zip(params, grads):
+        if g.stride() != p.stride():
+            # The fused kernels walk a gradient in its parameter's memory layout, whatever its
+            # strides (a transposed bmm gradient of a stacked weight came out permuted).
+            g = torch.empty_like(p).copy_(g)
+        p.grad = g
+    opt.step()
+
+
+@torch.no_grad()
+def clip_(params: list[torch.Tensor], c: float) -> None:
+    torch._foreach_clamp_min_(params, -c)
+    torch._foreach_clamp_max_(params, c)
+
+
+@torch.no_grad()
+def ema_update_(ema: list[torch.Tensor], params: list[torch.Tensor], decay: float) -> None:
+    torch._foreach_lerp_(ema, params, 1 - decay)
+
+
+def _total(loss: torch.Tensor) -> torch.Tensor:
+    return loss if loss.dim() == 0 else loss.sum()   # members are independent: one backward
+
+
+def d_update(t: UpdateTarget) -> torch.Tensor:
+    """One discriminator update of every member of ``t``; returns the ``d_stats`` per member.
+    A member whose loss or gradient is not finite is stopped (a Trainer raises
+    ``TrainingDiverged``) before the optimiser touches it."""
+    x, xf, eps, y, yf = t.d_batch()
+    if t.any_r1:
+        x = x.detach().requires_grad_(True)
+    v_r = t.d_scores(x, y)
+    v_f = t.d_scores(xf, yf)
+    gp_grad = r1_grad = None
+    if eps is not None:
+        rows = t.gp_rows
+        xr, xfr = (x.detach(), xf) if rows is None else (x.detach()[rows], xf[rows])
+        xh = (eps * xr + (1 - eps) * xfr).requires_grad_(True)
+        (gp_grad,) = torch.autograd.grad(t.d_scores(xh, y, rows).sum(), xh, create_graph=True)
+        if rows is not None:   # back to one row per member; the others' rows are never read
+            gp_grad = gp_grad.new_zeros(x.shape).index_copy(0, rows, gp_grad)
+    if t.any_r1:
+        (r1_grad,) = torch.autograd.grad(v_r.sum(), x, create_graph=True)
+    loss = t.per_member_loss(d_objective, v_r, v_f, gp_grad, r1_grad)
+    grads = torch.autograd.grad(_total(loss), t.d_params)
+    gn = t.grad_norms(grads)
+    t.check_update("discriminator", loss, gn)
+    t.apply_d(grads)
+    return d_stats(loss.detach(), v_r.detach(), v_f.detach(), gn)
+
+
+def g_update(t: UpdateTarget) -> torch.Tensor:
+    """One generator update of every member of ``t``; returns the ``g_stats`` per member."""
+    v_f = t.g_scores()
+    loss = t.per_member_loss(g_objective, v_f)
+    grads = torch.autograd.grad(_total(loss), t.g_params)
+    gn = t.grad_norms(grads)
+    t.check_update("generator", loss, gn)
+    t.apply_g(grads)
+    return g_stats(loss.detach(), gn)
 
 
 class Trainer:
@@ -105,8 +281,8 @@ class Trainer:
         self.g_params = [p for p in self.G.parameters()]
         self.d_params = [p for p in self.D.parameters()]
         self.gen = torch.Generator(self.device).manual_seed(cfg.train.seed)
-        self.opt_g = _make_opt(cfg.train.opt_g, self.g_params, cfg.train.lr_g, cfg.train)
-        self.opt_d = _make_opt(cfg.train.opt_d, self.d_params, cfg.train.lr_d, cfg.train)
+        self.opt_g = make_optimizer(cfg.train.opt_g, self.g_params, cfg.train.lr_g, cfg.train)
+        self.opt_d = make_optimizer(cfg.train.opt_d, self.d_params, cfg.train.lr_d, cfg.train)
         self.G_ema: nn.Module | None = None
         if cfg.train.ema > 0:
             self._start_ema()
@@ -167,90 +343,90 @@ class Trainer:
     # ------------------------------------------------------------------ one step
     def step(self, mode: str = "both") -> StepStats:
         """k D-updates then one G-update (``mode`` 'd' or 'g' runs only one side, as GAN Lab does)."""
-        tc, lc = self.cfg.train, self.cfg.loss
-        B = tc.batch_size
+        tc = self.cfg.train
         stats_d = stats_g = None
         if mode in ("both", "d"):
             k = tc.d_steps if mode == "both" else max(1, tc.d_steps)
             for _ in range(k):
-                stats_d = self._d_update(B, lc)
+                stats_d = d_update(self)
         if mode in ("both", "g"):
-            stats_g = self._g_update(B, lc)
+            stats_g = g_update(self)
         self.step_count += 1
         if stats_d is None:
-            stats_d = self._d_eval(B, lc)
+            stats_d = self._d_eval(tc.batch_size)
         if stats_g is None:
             stats_g = torch.zeros(2, device=self.device)
         vals = torch.cat([stats_d, stats_g]).tolist()
-        loss_d, d_real, d_fake, s_r, s_f, gd, jsd_v, loss_g, gg = vals
-        jsd = max(0.0, (jsd_v + math.log(4)) / 2)
         if self.step_count % self.good_every == 0:
             self._remember_good()
-        return StepStats(self.step_count, loss_d, loss_g, d_real, d_fake, s_r, s_f, gd, gg, jsd)
+        return step_stats(self.step_count, vals[:7], vals[7:])
 
-    def _d_forward(self, x: torch.Tensor, xf: torch.Tensor, y: torch.Tensor | None,
-                   yf: torch.Tensor | None, lc: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        if lc.r1 > 0:
-            x = x.detach().requires_grad_(True)
-        v_r = self.D(x, y) if y is not None else self.D(x)
-        v_f = self.D(xf, yf) if yf is not None else self.D(xf)
-        loss = L.d_loss(lc.name, v_r, v_f, lc.real_label)
-        gp_w = (lc.gp_lambda if lc.name == "wgan-gp" else 0.0) + lc.gp
-        if gp_w > 0:
-            loss = loss + gp_w * self._gradient_penalty(x.detach(), xf, y)
-        if lc.r1 > 0:
-            (gx,) = torch.autograd.grad(v_r.sum(), x, create_graph=True)
-            loss = loss + lc.r1 / 2 * gx.pow(2).reshape(gx.shape[0], -1).sum(1).mean()
-        return loss, v_r, v_f
+    def _fakes(self, z: torch.Tensor, yf: torch.Tensor | None) -> torch.Tensor:
+        return self.G(z, yf) if yf is not None else self.G(z)
 
-    def _gradient_penalty(self, x: torch.Tensor, xf: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        shape = (x.shape[0],) + (1,) * (x.dim() - 1)
-        eps = torch.rand(shape, generator=self.gen, device=self.device)
-        xh = (eps * x + (1 - eps) * xf).requires_grad_(True)
-        v = self.D(xh, y) if y is not None else self.D(xh)
-        (g,) = torch.autograd.grad(v.sum(), xh, create_graph=True)
-        per = g.reshape(v.shape[0], -1).norm(2, dim=1)  # one norm per (packed) D input
-        return ((per - 1) ** 2).mean()
+    # What d_update / g_update need (UpdateTarget): this Trainer is a single member.
+    gp_rows = None
 
-    def _d_update(self, B: int, lc: Any) -> torch.Tensor:
+    @property
+    def any_r1(self) -> bool:
+        return self.cfg.loss.r1 > 0
+
+    def d_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, Any, Any]:
+        B = self.cfg.train.batch_size
         x, y = self._real_batch(B)
         yf = self._sample_labels(B)
+        z = self.sample_z(B)
+        eps = None
+        if gp_weight(self.cfg.loss) > 0:
+            eps = torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), generator=self.gen, device=self.device)
         with torch.no_grad():
-            xf = self.G(self.sample_z(B), yf) if yf is not None else self.G(self.sample_z(B))
-        loss, v_r, v_f = self._d_forward(x, xf, y, yf, lc)
-        grads = torch.autograd.grad(loss, self.d_params)
-        gn = _grad_norm(list(grads))
-        loss_v, gn_v = torch.stack([loss.detach(), gn]).tolist()  # one read-back for the guard
-        if not (math.isfinite(loss_v) and math.isfinite(gn_v)):
-            what = "loss" if not math.isfinite(loss_v) else "gradient"
-            raise TrainingDiverged(
-                f"discriminator {what} became {loss_v if what == 'loss' else gn_v} at step "
-                f"{self.step_count + 1} (loss '{lc.name}'); the update was not applied. Lower the "
-                "learning rates, add a gradient penalty or spectral norm, or go back to the last good state.")
-        for p, g in zip(self.d_params, grads):
-            p.grad = g
-        self.opt_d.step()
-        if lc.name == "wgan" and lc.clip > 0:
-            with torch.no_grad():
-                torch._foreach_clamp_min_(self.d_params, -lc.clip)
-                torch._foreach_clamp_max_(self.d_params, lc.clip)
-        with torch.no_grad():
-            v_r, v_f = v_r.detach(), v_f.detach()
-            val = -torch.nn.functional.softplus(-v_r).mean() - torch.nn.functional.softplus(v_f).mean()
-            return torch.stack([loss.detach(), torch.sigmoid(v_r).mean(), torch.sigmoid(v_f).mean(),
-                                v_r.mean(), v_f.mean(), gn, val])
+            xf = self._fakes(z, yf)
+        return x, xf, eps, y, yf
+
+    def d_scores(self, x: torch.Tensor, y: Any = None, rows: Any = None) -> torch.Tensor:
+        return self.D(x, y) if y is not None else self.D(x)
+
+    def g_scores(self) -> torch.Tensor:
+        B = self.cfg.train.batch_size
+        yf = self._sample_labels(B)
+        if self.cfg.train.unrolled > 0:
+            params = self._unrolled_params(self.cfg.loss, B)
+            xf = self._fakes(self.sample_z(B), yf)
+            args = (xf, yf) if yf is not None else (xf,)
+            return functional_call(self.D, (params, dict(self.D.named_buffers())), args)
+        return self.d_scores(self._fakes(self.sample_z(B), yf), yf)
+
+    def per_member_loss(self, fn: Callable[..., torch.Tensor], *args: Any) -> torch.Tensor:
+        return fn(self.cfg.loss, *args)
+
+    def grad_norms(self, grads: Sequence[torch.Tensor]) -> torch.Tensor:
+        return grad_norm(grads)
+
+    def check_update(self, who: str, loss: torch.Tensor, gn: torch.Tensor) -> None:
+        bad = find_divergence(loss, gn)[0]
+        if bad is not None:
+            raise TrainingDiverged(divergence_message(who, *bad, self.step_count + 1, self.cfg.loss.name))
+
+    def apply_d(self, grads: Sequence[torch.Tensor]) -> None:
+        apply_update(self.opt_d, self.d_params, grads)
+        c = clip_bound(self.cfg.loss)
+        if c is not None:
+            clip_(self.d_params, c)
+
+    def apply_g(self, grads: Sequence[torch.Tensor]) -> None:
+        apply_update(self.opt_g, self.g_params, grads)
+        if self.G_ema is not None:
+            self._update_ema()
 
     @torch.no_grad()
-    def _d_eval(self, B: int, lc: Any) -> torch.Tensor:
+    def _d_eval(self, B: int) -> torch.Tensor:
+        lc = self.cfg.loss
         x, y = self._real_batch(B)
         yf = self._sample_labels(B)
-        xf = self.G(self.sample_z(B), yf) if yf is not None else self.G(self.sample_z(B))
-        v_r = self.D(x, y) if y is not None else self.D(x)
-        v_f = self.D(xf, yf) if yf is not None else self.D(xf)
+        xf = self._fakes(self.sample_z(B), yf)
+        v_r, v_f = self.d_scores(x, y), self.d_scores(xf, yf)
         loss = L.d_loss(lc.name, v_r, v_f, lc.real_label)
-        val = -torch.nn.functional.softplus(-v_r).mean() - torch.nn.functional.softplus(v_f).mean()
-        return torch.stack([loss, torch.sigmoid(v_r).mean(), torch.sigmoid(v_f).mean(),
-                            v_r.mean(), v_f.mean(), torch.zeros((), device=self.device), val])
+        return d_stats(loss, v_r, v_f, torch.zeros((), device=self.device))
 
     def _unrolled_params(self, lc: Any, B: int) -> dict[str, torch.Tensor]:
         """D's parameters after ``unrolled`` look-ahead SGD steps, kept differentiable w.r.t. G."""
@@ -260,7 +436,7 @@ class Trainer:
         for _ in range(self.cfg.train.unrolled):
             x, y = self._real_batch(B)
             yf = self._sample_labels(B)
-            xf = self.G(self.sample_z(B), yf) if yf is not None else self.G(self.sample_z(B))
+            xf = self._fakes(self.sample_z(B), yf)
             args_r = (x, y) if y is not None else (x,)
             args_f = (xf, yf) if yf is not None else (xf,)
             v_r = functional_call(self.D, (params, buffers), args_r)
@@ -269,33 +445,6 @@ class Trainer:
             grads = torch.autograd.grad(ld, list(params.values()), create_graph=True)
             params = {n: p - lr * g for (n, p), g in zip(params.items(), grads)}
         return params
-
-    def _g_update(self, B: int, lc: Any) -> torch.Tensor:
-        yf = self._sample_labels(B)
-        if self.cfg.train.unrolled > 0:
-            params = self._unrolled_params(lc, B)
-            xf = self.G(self.sample_z(B), yf) if yf is not None else self.G(self.sample_z(B))
-            args = (xf, yf) if yf is not None else (xf,)
-            v_f = functional_call(self.D, (params, dict(self.D.named_buffers())), args)
-        else:
-            xf = self.G(self.sample_z(B), yf) if yf is not None else self.G(self.sample_z(B))
-            v_f = self.D(xf, yf) if yf is not None else self.D(xf)
-        loss = L.g_loss(lc.name, v_f)
-        grads = torch.autograd.grad(loss, self.g_params)
-        gn = _grad_norm(list(grads))
-        loss_v, gn_v = torch.stack([loss.detach(), gn]).tolist()  # one read-back for the guard
-        if not (math.isfinite(loss_v) and math.isfinite(gn_v)):
-            what = "loss" if not math.isfinite(loss_v) else "gradient"
-            raise TrainingDiverged(
-                f"generator {what} became {loss_v if what == 'loss' else gn_v} at step "
-                f"{self.step_count + 1} (loss '{lc.name}'); the update was not applied. Lower the "
-                "learning rates or change the loss, or go back to the last good state.")
-        for p, g in zip(self.g_params, grads):
-            p.grad = g
-        self.opt_g.step()
-        if self.G_ema is not None:
-            self._update_ema()
-        return torch.stack([loss.detach(), gn])
 
     # ------------------------------------------------------------------ EMA
     def _start_ema(self) -> None:
@@ -306,8 +455,7 @@ class Trainer:
     @torch.no_grad()
     def _update_ema(self) -> None:
         assert self.G_ema is not None
-        d = self.cfg.train.ema
-        torch._foreach_lerp_(list(self.G_ema.parameters()), self.g_params, 1 - d)
+        ema_update_(list(self.G_ema.parameters()), self.g_params, self.cfg.train.ema)
         for b_e, b in zip(self.G_ema.buffers(), self.G.buffers()):
             b_e.copy_(b)
 
