@@ -26,7 +26,7 @@ class Frame:
     running: bool
     steps_per_sec: float
     stats: dict[str, np.ndarray]                 # per-step StepStats since the previous frame
-    bounds: tuple[float, float, float, float] = (-2.0, 2.0, -2.0, 2.0)
+    bounds: tuple[float, float, float, float] = (-2.0, 2.0, -2.0, 2.0)   # the data's; grid payloads carry theirs
     layers: dict[str, Any] = field(default_factory=dict)   # canvas layer name -> payload (layers.py)
     mode_counts: np.ndarray | None = None        # (K,) samples of this frame nearest each mode (HQ)
     covered: np.ndarray | None = None            # (K,) bool
@@ -58,14 +58,16 @@ def fixed_z(trainer: Any, n: int, seed: int = FAKE_SEED) -> Any:
 
 
 def build_2d(trainer: Any, frame: Frame, z: Any, layers: set[str] | frozenset[str],
-             cadences: set[str]) -> None:
+             cadences: set[str], view: tuple[float, float, float, float] | None = None) -> None:
     """Fill ``frame`` with the generated points' mode counts and the payloads of the named
-    layers whose cadence is due (see ``layers.compute_layers``)."""
+    layers whose cadence is due (see ``layers.compute_layers``). ``view``: the canvas's visible
+    area, where grid layers are sampled (None: the data's bounds); ``frame.bounds`` stays the
+    data's bounds."""
     from ganplay.engine import metrics as M
 
     data = trainer.data
     frame.bounds = tuple(float(b) for b in data.bounds)
-    ctx = L.LayerContext(trainer, frame.bounds, trainer.generate(z))
+    ctx = L.LayerContext(trainer, frame.bounds, trainer.generate(z), view)
     frame.layers.update(L.compute_layers(ctx, layers, cadences))
     centers = getattr(data, "centers", None)
     if centers is not None:

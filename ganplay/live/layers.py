@@ -1,14 +1,16 @@
 """Canvas layers as specs: one registry, one entry per layer.
 
-A spec says what the layer is called (label, tooltip for the View menu and the layer bar), how
-the training process computes its payload, how often (``cadence``), and which of the GUI's
+A spec says what the layer is called (label, tooltip for the View menu and the layer bar,
+legend for the canvas's legend), how the training process computes its payload, how often (``cadence``), and which of the GUI's
 visuals draws it with what style (``visual`` + ``style``; the drawers live in
 ``ganplay/ui/visuals.py``, one per visual kind). A frame carries its layers by name in
 ``Frame.layers``. Adding a layer that an existing visual can draw is one ``LayerSpec`` here.
 
 Cadences: "frame" layers are rebuilt for every frame (charged to the frame budget), "slow" ones
-(D*, a KDE per grid cell) have their own budget, "once" ones depend only on the data and are
-sent in the first frame after a reset.
+(D*, a KDE per grid cell) have their own budget, "once" ones depend only on the data (and the
+view) and are sent in the first frame after a reset or a change of view. Grid layers are sampled
+on the canvas's visible area (``LayerContext.area``), which the aspect lock and the canvas's
+following of stray samples make larger than the data's bounds.
 """
 from __future__ import annotations
 
@@ -30,12 +32,19 @@ DENSITY_MASS = (0.25, 0.5, 0.75, 0.95)  # the real-density contours enclose thes
 
 @dataclass
 class LayerContext:
-    """What a layer's ``compute`` may read: the live trainer, the canvas bounds, and this frame's
-    generated points (from the fixed z, so motion on screen is G changing, not z)."""
+    """What a layer's ``compute`` may read: the live trainer, the data's bounds, this frame's
+    generated points (from the fixed z, so motion on screen is G changing, not z) and the
+    canvas's visible area (``view``, from ``protocol.SetView``; None until the window says)."""
 
     trainer: Any
     bounds: tuple[float, float, float, float]
     fake: np.ndarray
+    view: tuple[float, float, float, float] | None = None
+
+    @property
+    def area(self) -> tuple[float, float, float, float]:
+        """Where grid layers are sampled: the visible area, else the data's bounds."""
+        return self.view if self.view is not None else self.bounds
 
 
 @dataclass(frozen=True)
@@ -48,21 +57,23 @@ class LayerSpec:
     style: Mapping[str, Any] = field(default_factory=dict)
     cadence: str = "frame"                          # "frame", "slow" or "once"
     z: float = 0.0                                  # drawing order on the canvas
+    legend: str = ""                                # the canvas legend's entry (short); "" = the label
 
 
 # ---------------------------------------------------------------------- the payloads
 def _surface(ctx: LayerContext) -> dict[str, np.ndarray]:
     from ganplay.engine import metrics as M
 
-    grid = M.decision_surface(ctx.trainer, ctx.bounds, SURFACE_RES)
-    return {"grid": grid, "contour": iso_segments(grid, ctx.bounds)}
+    area = ctx.area
+    grid = M.decision_surface(ctx.trainer, area, SURFACE_RES)
+    return {"grid": grid, "contour": iso_segments(grid, area), "bounds": tuple(float(b) for b in area)}
 
 
 def _optimal(ctx: LayerContext) -> np.ndarray | None:
     from ganplay.engine import metrics as M
 
-    grid = M.optimal_surface(ctx.trainer, ctx.bounds, OPTIMAL_RES, n_fake=400)
-    return None if grid is None else iso_segments(grid, ctx.bounds)
+    grid = M.optimal_surface(ctx.trainer, ctx.area, OPTIMAL_RES, n_fake=400)
+    return None if grid is None else iso_segments(grid, ctx.area)
 
 
 def _real(ctx: LayerContext) -> np.ndarray | None:
@@ -108,7 +119,7 @@ def _arrows(ctx: LayerContext) -> np.ndarray | None:
     fake = ctx.fake[:N_ARROWS]
     if not np.isfinite(fake).all():
         return None
-    return arrow_segments(fake, M.gradient_field(ctx.trainer, fake), ctx.bounds)
+    return arrow_segments(fake, M.gradient_field(ctx.trainer, fake), ctx.area)
 
 
 def _mesh(ctx: LayerContext) -> np.ndarray:
@@ -171,35 +182,38 @@ def _density(ctx: LayerContext) -> np.ndarray | None:
     data = ctx.trainer.data
     if not hasattr(data, "sample_numpy"):
         return None
-    grid, _ = real_density(data, ctx.bounds)
-    parts = [iso_segments(grid, ctx.bounds, level) for level in mass_levels(grid)]
+    grid, _ = real_density(data, ctx.area)
+    parts = [iso_segments(grid, ctx.area, level) for level in mass_levels(grid)]
     return np.concatenate(parts) if parts else None
 
 
 LAYERS: tuple[LayerSpec, ...] = (
     LayerSpec("surface", "Decision surface D(x)",
               "D's probability that a point is real, as a heatmap; the black line is D = 1/2.",
-              "heatmap", _surface, z=-10),
+              "heatmap", _surface, z=-10, legend="D(x), solid line D = 1/2"),
     LayerSpec("density", "Real data density",
               "Contours of the real data's density enclosing 25, 50, 75 and 95 % of its probability "
               "(exact where the data set knows its density, else a KDE of 2,000 real samples).",
-              "segments", _density, {"color": (27, 120, 55, 170), "dash": "dot"}, cadence="once", z=-5),
+              "segments", _density, {"color": (27, 120, 55, 170), "dash": "dot"}, cadence="once", z=-5,
+              legend="real density (dotted)"),
     LayerSpec("real", "Real samples", "Points drawn from the data distribution (green).",
-              "points", _real, {"color": "#1b7837", "size": 4}, cadence="once"),
+              "points", _real, {"color": "#1b7837", "size": 4}, cadence="once", legend="real samples"),
     LayerSpec("fake", "Generated samples", "G(z) for a fixed set of z, so motion is G learning (purple).",
-              "points", _fake, {"color": "#762a83", "size": 4}, z=1),
+              "points", _fake, {"color": "#762a83", "size": 4}, z=1, legend="generated samples"),
     LayerSpec("arrows", "Gradient arrows",
               "The direction G's loss pushes each generated sample (minus its gradient in data space).",
-              "segments", _arrows, {"color": (60, 60, 60, 200)}, z=2),
+              "segments", _arrows, {"color": (60, 60, 60, 200), "arrow": True}, z=2,
+              legend="gradient arrows on G(z)"),
     LayerSpec("mesh", "Generator manifold", "A regular grid in z-space mapped through G (1D and 2D latents).",
-              "path", _mesh, {"color": (90, 90, 90, 70)}),
+              "path", _mesh, {"color": (90, 90, 90, 70)}, legend="generator manifold"),
     LayerSpec("optimal", "Optimal D* contour",
               "D* = p_data / (p_data + p_g) = 1/2 (dashed), where the data density is known; p_g by a "
               "KDE of G's samples.", "segments", _optimal, {"color": "#555555", "dash": "dash"},
-              cadence="slow"),
+              cadence="slow", legend="D* = 1/2 (dashed)"),
     LayerSpec("centers", "Mode centres",
               "Centres of the mixture's modes: filled green when covered now, red when missed.",
-              "markers", _centers, {"size": 11, "ok": "#1a9850", "bad": "#d73027"}, z=3),
+              "markers", _centers, {"size": 11, "ok": "#1a9850", "bad": "#d73027"}, z=3,
+              legend="mode centre covered / missed"),
 )
 LAYER_NAMES: tuple[str, ...] = tuple(s.name for s in LAYERS)
 _BY_NAME = {s.name: s for s in LAYERS}

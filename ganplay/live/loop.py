@@ -34,6 +34,7 @@ class TrainLoop(CommandLoop):
         self.speed = 0
         self.stop_at = 0
         self.layers: set[str] = set(ALL_LAYERS)
+        self.view: tuple[float, float, float, float] | None = None  # the canvas's visible area (SetView)
         # Fractions of wall-clock time the loop may spend on frames, slow layers (D*), metrics and
         # generator copies.
         # Together at most 7.3 %, so the window trains at >= 90 % of the headless speed with room
@@ -62,7 +63,7 @@ class TrainLoop(CommandLoop):
             P.Play: self._play, P.Pause: self._pause, P.Step: self._step, P.Reset: self._reset,
             P.SetField: self._set_field, P.SetSpeed: self._set_speed,
             P.StopAt: lambda c: setattr(self, "stop_at", int(c.step)),
-            P.ShowLayers: self._show_layers, P.RestoreGood: self._restore_good,
+            P.ShowLayers: self._show_layers, P.SetView: self._set_view, P.RestoreGood: self._restore_good,
             P.SetBudgets: self._set_budgets, P.ExportGenerator: self._export,
             P.SaveSession: self._save_session, P.LoadSession: self._load_session,
             P.InstallState: self._install_state,
@@ -98,7 +99,7 @@ class TrainLoop(CommandLoop):
 
     def describe(self) -> dict[str, Any]:
         tr = self.trainer
-        out = super().describe()
+        out = {**super().describe(), "view": self.view}
         if tr is None:
             return {**out, "step": None}
         return {**out, "step": tr.step_count, "config": tr.cfg.copy(), "data": getattr(tr.data, "name", None),
@@ -143,6 +144,19 @@ class TrainLoop(CommandLoop):
             self._once_due = True   # a "once" layer switched on needs its payload again
         self.layers = new
         self.frame_budget.force()
+
+    def _set_view(self, cmd: P.SetView) -> None:
+        """Grid layers are sampled on the canvas's visible area from the next frame on."""
+        view = tuple(float(v) for v in cmd.bounds)
+        if len(view) != 4 or not np.isfinite(view).all() or view[1] <= view[0] or view[3] <= view[2]:
+            return  # a degenerate range (a canvas of no size): keep the last good one
+        if view == self.view:
+            return
+        self.view = view
+        self._once_due = True   # the real density is sampled on the view too
+        self.frame_budget.force()
+        self.slow_budget.force()
+        self._dirty = True      # paused: the picture still follows the canvas
 
     def _restore_good(self, cmd: P.RestoreGood) -> None:
         step = self.trainer.restore_last_good()
@@ -331,12 +345,13 @@ class TrainLoop(CommandLoop):
         if image:
             F.build_images(tr, fr, self._z, self._classify, self._y, self._cols)
         else:
-            F.build_2d(tr, fr, self._z, self.layers, {"frame"} | ({"once"} if self._once_due else set()))
+            F.build_2d(tr, fr, self._z, self.layers, {"frame"} | ({"once"} if self._once_due else set()),
+                       self.view)
             self._once_due = False
             if self.slow_budget.due(now) and self.layers & SLOW_LAYERS:
                 # D* is a KDE per grid cell: slow layers are charged to their own budget
                 t1 = time.perf_counter()
-                F.build_2d(tr, fr, self._z, self.layers, {"slow"})
+                F.build_2d(tr, fr, self._z, self.layers, {"slow"}, self.view)
                 t2 = time.perf_counter()
                 self.slow_budget.spent(t1, t2)
                 side += t2 - t1

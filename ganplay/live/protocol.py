@@ -106,6 +106,15 @@ class ShowLayers(Command):
 
 
 @dataclass(frozen=True)
+class SetView(Command):
+    """The canvas's visible area (x0, x1, y0, y1): grid layers (D(x), D*, the real density) are
+    sampled on it, so they fill the canvas however the aspect lock or the following of stray
+    samples widened it beyond the data's bounds."""
+
+    bounds: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
 class RestoreGood(Command):
     """Back to the last state kept before a divergence."""
 
@@ -321,7 +330,7 @@ class Bye:
 # ====================================================================== what each side must handle
 COMMON_COMMANDS: tuple[type[Command], ...] = (Play, Pause, Step, Stop, Ping, Echo, Describe)
 PLAYGROUND_COMMANDS: tuple[type[Command], ...] = COMMON_COMMANDS + (
-    Reset, SetField, SetSpeed, StopAt, ShowLayers, RestoreGood, SetBudgets, ExportGenerator,
+    Reset, SetField, SetSpeed, StopAt, ShowLayers, SetView, RestoreGood, SetBudgets, ExportGenerator,
     SaveSession, LoadSession, InstallState)
 COMPARE_COMMANDS: tuple[type[Command], ...] = COMMON_COMMANDS + (
     BuildComparison, RequestMemberState, ExportComparison)

@@ -93,6 +93,8 @@ class MainWindow(QMainWindow):
         self.model.events.step.connect(self._show_step)
         self.model.events.device.connect(lambda d: self.device_label.setText(f"device: {d}"))
         self.model.events.live_edit.connect(lambda path, value: self.worker.send(P.SetField(path, value)))
+        # grid layers (D(x), D*, the real density) are sampled on the canvas's visible area
+        self.canvas.viewChanged.connect(lambda view: self.worker.send(P.SetView(tuple(view))))
         self.worker = self._new_worker(self.config)
         self.redraw_timer = QTimer(self)
         self.redraw_timer.setInterval(REDRAW_MS)
@@ -301,6 +303,10 @@ class MainWindow(QMainWindow):
             a.toggled.connect(lambda on, k=spec.name: self.set_layer(k, on))
             self.layer_actions[spec.name] = a
             m_view.addAction(a)
+        self.act_legend = QAction("Legend", self, checkable=True, checked=True)
+        self.act_legend.setStatusTip("Show what the canvas draws, under the plot")
+        self.act_legend.toggled.connect(self.canvas.set_legend_visible)
+        m_view.addAction(self.act_legend)
         m_view.addSeparator()
         m_view.addAction(self.act_compare)
         m_view.addAction(self.act_clear_charts)
@@ -387,6 +393,7 @@ class MainWindow(QMainWindow):
         for key in hidden:
             if key in self.layer_actions:
                 self.layer_actions[key].setChecked(False)
+        self.act_legend.setChecked(s.value("show_legend", True, bool))
         speed = s.value("speed_index", len(SPEEDS) - 1, int)
         if 0 <= speed < len(SPEEDS):
             self.speed_slider.setValue(speed)
@@ -403,6 +410,7 @@ class MainWindow(QMainWindow):
         s.setValue("geometry", self.saveGeometry())
         s.setValue("state", self.saveState())
         s.setValue("hidden_layers", [k for k, a in self.layer_actions.items() if not a.isChecked()])
+        s.setValue("show_legend", self.act_legend.isChecked())
         s.setValue("speed_index", self.speed_slider.value())
         s.sync()
 

@@ -1,6 +1,7 @@
 """The canvas's drawers, one per visual kind a ``LayerSpec`` can name (napari's layer -> visual
-table, in small): each owns its pyqtgraph items, draws a payload, clears, and shows or hides.
-A new layer that fits one of these kinds needs no code here.
+table, in small): each owns its pyqtgraph items, draws a payload, clears, shows or hides, and
+draws its own sample for the canvas legend (``Swatch``). A new layer that fits one of these kinds
+needs no code here: its legend entry is its spec's ``legend`` beside its visual's swatch.
 """
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any, Mapping
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QLinearGradient
 
 from ganplay.live.layers import LayerSpec
 
@@ -20,6 +22,56 @@ _DASH = {"dash": Qt.PenStyle.DashLine, "dot": Qt.PenStyle.DotLine, None: Qt.PenS
 def _pen(style: Mapping[str, Any]) -> Any:
     # width 1 only: wider pens drop pyqtgraph's frame rate from hundreds to single digits
     return pg.mkPen(style.get("color", "k"), width=1, style=_DASH[style.get("dash")])
+
+
+class Swatch(pg.GraphicsWidget):
+    """A legend sample painted from a description, not from a plot item (so clicking it hides
+    nothing): ``kind`` "dots" (``dots``: [(brush, pen, size), ...] side by side), "line" (``pen``,
+    with an arrowhead when ``arrow``) or "heat" (D's colour map with its solid 1/2 line)."""
+
+    sigClicked = Signal(object)   # LegendItem connects it
+    W, H = 26, 14
+
+    def __init__(self, kind: str, **opts: Any):
+        super().__init__()
+        self.kind, self.opts = kind, opts
+        self.setFixedWidth(self.W)
+        self.setFixedHeight(self.H)
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self.W, self.H)
+
+    def paint(self, p: Any, *args: Any) -> None:
+        p.setRenderHint(p.RenderHint.Antialiasing)
+        w, h = self.W, self.H
+        if self.kind == "heat":
+            grad = QLinearGradient(1, 0, w - 1, 0)
+            for t in (0.0, 0.5, 1.0):
+                grad.setColorAt(t, D_CMAP.mapToQColor(t))
+            p.setPen(pg.mkPen((150, 150, 150)))
+            p.setBrush(grad)
+            p.drawRect(QRectF(1, 1, w - 2, h - 2))
+            p.setPen(pg.mkPen("k", width=1))
+            p.drawLine(QPointF(w / 2, 1), QPointF(w / 2, h - 1))
+        elif self.kind == "line":
+            pen = pg.mkPen(self.opts.get("pen", "k"))
+            p.setPen(pen)
+            y = h / 2
+            p.drawLine(QPointF(2, y), QPointF(w - 2, y))
+            if self.opts.get("arrow"):
+                p.drawLine(QPointF(w - 2, y), QPointF(w - 7, y - 4))
+                p.drawLine(QPointF(w - 2, y), QPointF(w - 7, y + 4))
+        else:  # dots
+            dots = self.opts.get("dots", ())
+            step = w / (len(dots) + 1) if dots else 0
+            for i, (brush, pen, size) in enumerate(dots):
+                p.setPen(pg.mkPen(pen) if pen is not None else pg.mkPen(None))
+                p.setBrush(pg.mkBrush(brush))
+                r = size / 2
+                p.drawEllipse(QPointF(step * (i + 1), h / 2), r, r)
+
+    def mouseClickEvent(self, ev: Any) -> None:
+        ev.ignore()
 
 
 class Visual:
@@ -37,6 +89,10 @@ class Visual:
         for it in self.items:
             it.setVisible(on)
 
+    def swatch(self) -> Swatch:
+        """This layer's sample in the canvas legend."""
+        return Swatch("line", pen=_pen(self.spec.style))
+
 
 class HeatmapVisual(Visual):
     """A grid in [0, 1] (rows = y) at fixed levels, with its 1/2 contour as segments."""
@@ -51,7 +107,7 @@ class HeatmapVisual(Visual):
 
     def draw(self, payload: dict[str, np.ndarray], bounds: tuple[float, float, float, float]) -> None:
         grid = payload["grid"]
-        x0, x1, y0, y1 = bounds
+        x0, x1, y0, y1 = payload.get("bounds", bounds)   # sampled on the canvas's visible area
         res_y, res_x = grid.shape
         dx, dy = (x1 - x0) / (res_x - 1), (y1 - y0) / (res_y - 1)
         self.image.setImage(grid, levels=(0.0, 1.0), autoLevels=False)
@@ -62,6 +118,9 @@ class HeatmapVisual(Visual):
     def clear(self) -> None:
         self.image.clear()
         self.contour.setData([], [])
+
+    def swatch(self) -> Swatch:
+        return Swatch("heat")
 
 
 class PointsVisual(Visual):
@@ -77,6 +136,10 @@ class PointsVisual(Visual):
 
     def clear(self) -> None:
         self.scatter.setData(pos=np.zeros((0, 2)))
+
+    def swatch(self) -> Swatch:
+        st = self.spec.style
+        return Swatch("dots", dots=[(st.get("color", "k"), None, st.get("size", 4) + 2)])
 
 
 class SegmentsVisual(Visual):
@@ -95,6 +158,9 @@ class SegmentsVisual(Visual):
 
     def clear(self) -> None:
         self.curve.setData([], [])
+
+    def swatch(self) -> Swatch:
+        return Swatch("line", pen=_pen(self.spec.style), arrow=bool(self.spec.style.get("arrow")))
 
 
 class PathVisual(SegmentsVisual):
@@ -118,6 +184,11 @@ class MarkersVisual(Visual):
 
     def clear(self) -> None:
         self.scatter.setData(pos=np.zeros((0, 2)))
+
+    def swatch(self) -> Swatch:
+        st = self.spec.style
+        size = min(int(st.get("size", 11)), Swatch.H - 4)
+        return Swatch("dots", dots=[(st.get("ok", "#1a9850"), "k", size), (st.get("bad", "#d73027"), "k", size)])
 
 
 VISUALS: dict[str, type[Visual]] = {
