@@ -206,3 +206,18 @@ def evaluate_2d(trainer: Any, n: int = 2500, seed: int = 0) -> dict[str, Any]:
 def scalar_metrics(m: dict[str, Any]) -> dict[str, Any]:
     """Drop the array entries so the dict serialises to JSON/CSV."""
     return {k: v for k, v in m.items() if not isinstance(v, np.ndarray)}
+
+
+def sample_metrics(fake: np.ndarray, real: np.ndarray, data: Any, w1_n: int = 300) -> dict[str, Any]:
+    """The live charts' and the compare ranking's figures from samples already drawn: modes
+    covered, high-quality share and reverse KL where the data has modes (VEEGAN's protocol), and
+    W1 on ``w1_n`` points (exact assignment is O(n^3)). None where a figure does not apply."""
+    out: dict[str, Any] = {"modes_covered": None, "modes_total": None, "hq_fraction": None, "reverse_kl": None}
+    fake = np.asarray(fake, dtype=np.float64)
+    if not np.isfinite(fake).all():
+        return {**out, "w1": float("nan")}
+    if getattr(data, "centers", None) is not None:
+        mm = mode_metrics(fake, data.centers, data.std)
+        out.update({k: mm[k] for k in out})
+    out["w1"] = w1_distance(np.asarray(real, dtype=np.float64), fake, max_n=w1_n)
+    return out

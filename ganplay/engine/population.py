@@ -362,19 +362,3 @@ def to_csv(records: Sequence[dict[str, Any]]) -> str:
         vals = [cfg[p.split(".")[0]][p.split(".")[1]] for p in cfg_keys]
         w.writerow([r["label"]] + ["" if m.get(k) is None else m.get(k) for k in metric_keys] + vals)
     return buf.getvalue()
-
-
-def live_metrics(fake: np.ndarray, real: np.ndarray, data: Any, w1_n: int = 300) -> dict[str, Any]:
-    """The ranking metrics from samples already drawn for display (cheap enough to refresh
-    every second or so): modes / HQ / reverse KL where the data has modes, W1 on ``w1_n`` points."""
-    from .metrics import mode_metrics, w1_distance
-
-    out: dict[str, Any] = {"modes_covered": None, "modes_total": None, "hq_fraction": None, "reverse_kl": None}
-    fake = np.asarray(fake, dtype=np.float64)
-    if not np.isfinite(fake).all():
-        return {**out, "w1": float("nan")}
-    if getattr(data, "centers", None) is not None:
-        mm = mode_metrics(fake, data.centers, data.std)
-        out.update({k: mm[k] for k in out})
-    out["w1"] = w1_distance(np.asarray(real, dtype=np.float64), fake, max_n=w1_n)
-    return out

@@ -204,7 +204,7 @@ class CompareLoop(CommandLoop):
         return frame, fakes
 
     def _metrics(self, fakes: list[np.ndarray]) -> list[dict[str, Any]]:
-        from ganplay.engine.population import live_metrics
+        from ganplay.engine.metrics import sample_metrics
 
         data = self.pop.members[0].trainer.data
         out = []
@@ -212,7 +212,7 @@ class CompareLoop(CommandLoop):
             row: dict[str, Any] = {"label": m.label, "steps": m.trainer.step_count if m.group is None
                                    else int(m.group.steps[m.slot]), "batched": m.batched}
             if len(fake) and self._real is not None:
-                row.update(live_metrics(fake, self._real, data))
+                row.update(sample_metrics(fake, self._real, data))
             if m.stopped:
                 row["stopped"] = m.stopped
             out.append(row)

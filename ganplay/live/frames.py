@@ -122,22 +122,13 @@ def image_metrics(trainer: Any, classify: Any, n: int = 500) -> dict[str, float]
 
 
 def live_metrics(trainer: Any, n: int = 2500, w1_n: int = 256) -> dict[str, float]:
-    """The 2D metrics for the charts: modes / HQ / reverse KL on the VEEGAN protocol (2,500
-    samples, as the CLI), W1 on a 256-point subsample (exact assignment is O(n^3)), and the JSD
-    that D implies. Cheaper than ``evaluate_2d`` so the charts can update often."""
+    """The 2D charts' figures: ``metrics.sample_metrics`` on 2,500 samples (as the CLI), W1 on a
+    256-point subsample, and the JSD that D implies. Cheaper than ``evaluate_2d``, so the charts
+    can update often."""
     from ganplay.engine import metrics as M
 
     fake = trainer.sample(n, seed=10_000).astype(np.float64)
     real = trainer.data.sample_numpy(n, seed=20_000)
-    out: dict[str, float] = {}
-    centers = getattr(trainer.data, "centers", None)
-    if centers is not None:
-        mm = M.mode_metrics(fake, centers, trainer.data.std)
-        out["modes_covered"] = float(mm["modes_covered"])
-        out["modes_total"] = float(mm["modes_total"])
-        out["hq_fraction"] = float(mm["hq_fraction"])
-        out["reverse_kl"] = float(mm["reverse_kl"])
-    if np.isfinite(fake).all():
-        out["w1"] = M.w1_distance(real, fake, max_n=w1_n)
+    out = {k: float(v) for k, v in M.sample_metrics(fake, real, trainer.data, w1_n=w1_n).items() if v is not None}
     out["jsd"] = M.implied_jsd(trainer, real.astype(np.float32), fake.astype(np.float32))
     return out
