@@ -190,3 +190,19 @@ def test_engine_never_imports_qt():
             "bad=[m for m in sys.modules if m.split('.')[0] in ('PySide6','pyqtgraph','PyQt5','PyQt6')];"
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_d_only_step_leaves_gs_figures_as_gaps_not_zeros():
+    """A D step computes no G loss: the charts must show a gap, not a G loss of 0."""
+    import math
+
+    from ganplay.engine.config import Config
+    from ganplay.engine.trainer import Trainer
+
+    cfg = Config()
+    cfg.train.batch_size, cfg.model.g_width, cfg.model.d_width = 32, 16, 16
+    tr = Trainer(cfg)
+    s = tr.step("d")
+    assert math.isnan(s.loss_g) and math.isnan(s.grad_g) and math.isfinite(s.loss_d)
+    s = tr.step("g")
+    assert math.isfinite(s.loss_g) and math.isfinite(s.loss_d)  # D is evaluated, not updated

@@ -354,8 +354,8 @@ class Trainer:
         self.step_count += 1
         if stats_d is None:
             stats_d = self._d_eval(tc.batch_size)
-        if stats_g is None:
-            stats_g = torch.zeros(2, device=self.device)
+        if stats_g is None:  # G was not updated: its loss and gradient were not computed
+            stats_g = torch.full((2,), float("nan"), device=self.device)
         vals = torch.cat([stats_d, stats_g]).tolist()
         if self.step_count % self.good_every == 0:
             self._remember_good()
