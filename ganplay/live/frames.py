@@ -132,3 +132,24 @@ def live_metrics(trainer: Any, n: int = 2500, w1_n: int = 256) -> dict[str, floa
     out = {k: float(v) for k, v in M.sample_metrics(fake, real, trainer.data, w1_n=w1_n).items() if v is not None}
     out["jsd"] = M.implied_jsd(trainer, real.astype(np.float32), fake.astype(np.float32))
     return out
+
+
+def data_preview(data_cfg: Any, points: np.ndarray | None = None) -> Frame | None:
+    """A step-0 picture of the real data alone (its points and density contours), computed
+    without networks: the window shows it while the training process is still starting. None for
+    image data or data that cannot be built here."""
+    from types import SimpleNamespace
+
+    from ganplay.engine.data import make_data
+
+    try:
+        data = make_data(data_cfg, points)
+    except Exception:  # the training process will report what is wrong with the data
+        return None
+    if is_image_data(data) or getattr(data, "bounds", None) is None:
+        return None
+    bounds = tuple(float(b) for b in data.bounds)
+    ctx = L.LayerContext(SimpleNamespace(data=data), bounds, np.zeros((0, 2), np.float32))
+    fr = Frame(step=0, running=False, steps_per_sec=0.0, stats={}, bounds=bounds)
+    fr.layers.update(L.compute_layers(ctx, {"real", "density"}, {"once"}))
+    return fr

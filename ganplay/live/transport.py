@@ -61,9 +61,9 @@ def serve(conn: Any, loop_cls: type, first: P.Command) -> None:
 
     try:
         # Training is the background job: when the window needs a core to paint, it gets it at
-        # once (an idle GUI costs training nothing).
-        os.nice(TRAINER_NICENESS)
-    except (AttributeError, OSError):  # not on this platform, or not allowed
+        # once (an idle GUI costs training nothing). GANPLAY_TRAINER_NICE overrides it (benches).
+        os.nice(int(os.environ.get("GANPLAY_TRAINER_NICE", TRAINER_NICENESS)))
+    except (AttributeError, OSError, ValueError):  # not on this platform, not allowed, or a bad value
         pass
     threading.Thread(target=reader, name="ganplay-commands", daemon=True).start()
     out = threading.Thread(target=writer, name="ganplay-frames", daemon=True)

@@ -61,10 +61,27 @@ def main(argv: list[str] | None = None) -> int:
                 if ev.type() == QEvent.Type.Paint and not getattr(self, "done", False):
                     self.done = True
                     print(f"GANPLAY_SHOWN {time.time():.4f}", flush=True)
-                    QTimer.singleShot(0, window.close)
+                    if os.environ["GANPLAY_REPORT_SHOWN"] != "frames":
+                        QTimer.singleShot(0, window.close)
                 return False
 
         spy = _FirstPaint(window)
         window.installEventFilter(spy)
+        if os.environ["GANPLAY_REPORT_SHOWN"] == "frames":
+            # also: the real data shown, the engine's first frame, the first trained frame
+            def stamp(name: str) -> None:
+                print(f"GANPLAY_{name} {time.time():.4f}", flush=True)
+
+            def on_frame(fr: object) -> None:
+                if window.frames_received == 1:
+                    stamp("ENGINE_FRAME")
+                    window.play()
+                elif getattr(fr, "step", 0) >= 1:
+                    stamp("TRAINED_FRAME")
+                    window.frameArrived.disconnect(on_frame)
+                    QTimer.singleShot(0, window.close)
+
+            window.previewShown.connect(lambda: stamp("PREVIEW"))
+            window.frameArrived.connect(on_frame)
     window.show()
     return int(app.exec())

@@ -175,3 +175,19 @@ def make_worker(backend: str, first: P.Command, loop_cls: type[CommandLoop] = Tr
     if backend == "process":
         return ProcessWorker(loop_cls, first)
     return ThreadWorker(loop_cls, first, **loop_kwargs)
+
+
+class PreviewWorker(QThread):
+    """Builds the real-data picture (``frames.data_preview``) off the GUI thread while the
+    training process starts, so the window shows the data within seconds, not after the engine."""
+
+    ready = Signal(object)   # a Frame with the real points and density, or None
+
+    def __init__(self, data_cfg: Any, points: Any = None, parent: Any = None):
+        super().__init__(parent)
+        self._args = (data_cfg, points)
+
+    def run(self) -> None:
+        from ganplay.live.frames import data_preview
+
+        self.ready.emit(data_preview(*self._args))
