@@ -280,6 +280,10 @@ class Trainer:
         self.D = D.to(self.device)
         self.g_params = [p for p in self.G.parameters()]
         self.d_params = [p for p in self.D.parameters()]
+        # BatchNorm statistics and spectral norm's power-iteration vectors change in the forward
+        # pass, before the divergence check sees a loss: they are checked and rolled back too.
+        self._buffers = [(f"{net}.{name}", b) for net, m in (("G", self.G), ("D", self.D))
+                         for name, b in m.named_buffers() if b.is_floating_point()]
         self.gen = torch.Generator(self.device).manual_seed(cfg.train.seed)
         self.opt_g = make_optimizer(cfg.train.opt_g, self.g_params, cfg.train.lr_g, cfg.train)
         self.opt_d = make_optimizer(cfg.train.opt_d, self.d_params, cfg.train.lr_d, cfg.train)
@@ -345,12 +349,21 @@ class Trainer:
         """k D-updates then one G-update (``mode`` 'd' or 'g' runs only one side, as GAN Lab does)."""
         tc = self.cfg.train
         stats_d = stats_g = None
-        if mode in ("both", "d"):
-            k = tc.d_steps if mode == "both" else max(1, tc.d_steps)
-            for _ in range(k):
-                stats_d = d_update(self)
-        if mode in ("both", "g"):
-            stats_g = g_update(self)
+        saved = [b.clone() for _, b in self._buffers]
+        try:
+            if mode in ("both", "d"):
+                k = tc.d_steps if mode == "both" else max(1, tc.d_steps)
+                for _ in range(k):
+                    stats_d = d_update(self)
+            if mode in ("both", "g"):
+                stats_g = g_update(self)
+            self._check_buffers()
+        except TrainingDiverged:
+            # the failed update was not applied; put the statistics its forward pass moved back,
+            # so the live state (and a session saved now) stays finite
+            for (_, b), old in zip(self._buffers, saved, strict=True):
+                b.copy_(old)
+            raise
         self.step_count += 1
         if stats_d is None:
             stats_d = self._d_eval(tc.batch_size)
@@ -517,13 +530,31 @@ class Trainer:
             self._start_ema()  # a checkpoint without EMA: start the average from the loaded G
         self._remember_good()
 
+    def _check_buffers(self) -> None:
+        """Raise ``TrainingDiverged`` naming the first buffer that holds NaN or inf (one read-back)."""
+        if not self._buffers:
+            return
+        ok = torch.stack([torch.isfinite(b).all() for _, b in self._buffers]).tolist()
+        if not all(ok):
+            name = self._buffers[ok.index(False)][0]
+            raise TrainingDiverged(f"step {self.step_count + 1}: {name} became NaN or infinite "
+                                   "(BatchNorm statistics or spectral-norm vectors)")
+
     def _remember_good(self) -> None:
         self._last_good = copy.deepcopy(self.state_dict())
 
     def restore_last_good(self) -> int:
-        """Go back to the last remembered state (taken every ``good_every`` steps); returns its step."""
+        """Go back to the last remembered state (taken every ``good_every`` steps), its live
+        settings included (learning rates, k, ...: the optimisers and ``cfg`` agree afterwards);
+        returns its step."""
         assert self._last_good is not None
-        self.load_state_dict(copy.deepcopy(self._last_good))
+        good = copy.deepcopy(self._last_good)
+        self.load_state_dict(good)
+        for path in sorted(LIVE_FIELDS):
+            section, name = path.split(".")
+            value = good["config"].get(section, {}).get(name)
+            if value is not None and value != get_field(self.cfg, path):
+                self.set(path, value)
         return self.step_count
 
     @property

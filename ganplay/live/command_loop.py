@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import os
 import queue
+import time
 from collections import Counter
 from typing import Any, Callable
 
 from . import protocol as P
+
+# While the loop works through a queue of commands (300 quick clicks on "D step"), it offers a
+# frame every PUBLISH_EVERY_S, so the window shows the work as it is done, not one jump at the end;
+# costly frames (a DCGAN's grid and metrics) are spaced out to take at most PUBLISH_SHARE of the
+# time, but never more than PUBLISH_MAX_GAP_S apart.
+PUBLISH_EVERY_S = 0.1
+PUBLISH_SHARE = 0.15
+PUBLISH_MAX_GAP_S = 3.0
 
 
 def default_threads() -> int:
@@ -94,6 +103,7 @@ class CommandLoop:
         busy = self.busy()
         timeout = 0.02 if not busy else self.wait_timeout()
         block = timeout is not None and timeout > 0
+        since, gap = time.perf_counter(), PUBLISH_EVERY_S
         while True:
             try:
                 cmd = self._queue.get(timeout=timeout) if block else self._queue.get_nowait()
@@ -103,6 +113,12 @@ class CommandLoop:
             if isinstance(cmd, P.Stop):
                 return False
             self.dispatch(cmd)
+            t0 = time.perf_counter()
+            if t0 - since >= gap:
+                self.maybe_publish()   # (it still asks the frame budget and the transport)
+                since = time.perf_counter()
+                cost = since - t0
+                gap = min(PUBLISH_MAX_GAP_S, max(PUBLISH_EVERY_S, cost / PUBLISH_SHARE - cost))
 
     def dispatch(self, cmd: P.Command) -> None:
         """Handle one command; a failing or unknown one is reported, never fatal to the loop."""

@@ -160,7 +160,7 @@ class TrainLoop(CommandLoop):
 
     def _restore_good(self, cmd: P.RestoreGood) -> None:
         step = self.trainer.restore_last_good()
-        self.emit(P.Restored(step))
+        self.emit(P.Restored(step, self.trainer.cfg.copy()))
         self._force_all()
 
     def _set_budgets(self, cmd: P.SetBudgets) -> None:

@@ -228,7 +228,10 @@ class Diverged(Event):
 
 @dataclass(frozen=True)
 class Restored(Event):
+    """Back at the last good state; ``config`` is its config (live settings included)."""
+
     step: int
+    config: Any = None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Live charts: losses, D outputs, gradient norms, metrics, and samples per mode.
 
 Histories live in growable numpy buffers; every curve is one persistent PlotDataItem updated
-with ``setData`` (peak downsampling and clip-to-view keep long runs fast).
+with ``setData`` (peak downsampling and clip-to-view keep long runs fast). Each legend entry shows
+its curve's last value (updated when that chart refreshes, nothing more per frame); hovering a
+chart shows the step and value of each curve's nearest point.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject, QPointF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ganplay.engine.history import History, Series  # noqa: F401  (Series: the charts' buffers)
@@ -42,6 +45,11 @@ SPARSE_SERIES = frozenset({"modes_pct", "hq_pct", "w1", "jsd_eval", "precision_p
                            "mnist_score", "fid"})
 
 
+def _fmt(v: float) -> str:
+    """A chart value in 3 significant digits (0.693, 12.4, 1.2e+03)."""
+    return f"{v:.3g}"
+
+
 class ChartPanel(QWidget):
     """The right-hand charts; ``refresh`` pushes only the series that changed."""
 
@@ -54,6 +62,7 @@ class ChartPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.layout_widget)
         self.plots: dict[str, pg.PlotItem] = {}
+        self._names: dict[int, str] = {}   # id(curve) -> its legend name (a key may differ by kind)
         # per kind of data, its metric plots and every curve shown (the step plots are shared)
         self._kind_curves: dict[str, dict[str, pg.PlotDataItem]] = {}
         self._seen: dict[int, int] = {}
@@ -79,13 +88,20 @@ class ChartPanel(QWidget):
         self.bar_plot.addItem(self.bars)
         self._bar_key: tuple = ()
         self.kind = ""
+        self._hover: tuple[str, str] | None = None   # (plot title, text) while the mouse is on a chart
+        self._hover_items: dict[str, tuple] = {}
+        self.layout_widget.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.layout_widget.viewport().installEventFilter(self)
         self.set_kind("2d")
 
     def _make_plots(self, plots: tuple) -> dict[str, pg.PlotDataItem]:
         curves: dict[str, pg.PlotDataItem] = {}
         for title, series in plots:
             p = pg.PlotItem(title=title)
-            p.addLegend(offset=(-5, 5), labelTextSize="8pt")
+            # a light backing: the legend's last values stay readable over the curves; tight rows,
+            # so three entries fit a short chart
+            p.addLegend(offset=(-5, 2), labelTextSize="8pt", labelTextColor="#333", verSpacing=-6,
+                        brush=pg.mkBrush(255, 255, 255, 150))
             p.showGrid(x=True, y=True, alpha=0.2)
             p.setDownsampling(auto=True, mode="peak")
             p.setClipToView(True)
@@ -98,6 +114,7 @@ class ChartPanel(QWidget):
                 sym = "o" if key in SPARSE_SERIES else None
                 curves[key] = p.plot([], [], pen=pg.mkPen(colour, width=1), name=label,
                                      symbol=sym, symbolSize=4, symbolBrush=colour, symbolPen=None)
+                self._names[id(curves[key])] = label
             self.plots[title] = p
         return curves
 
@@ -111,6 +128,7 @@ class ChartPanel(QWidget):
         present, precision/recall, MNIST score, Fréchet distance)."""
         if kind == self.kind:
             return
+        self._hide_hover()
         lw = self.layout_widget
         for item in list(lw.ci.items):
             lw.removeItem(item)
@@ -157,6 +175,7 @@ class ChartPanel(QWidget):
                 self._seen[id(curve)] = s.version
                 x, y = s.data()
                 curve.setData(x, y)
+                self._show_last(title, key, y)
                 changed = True
             if s.n:
                 lo, hi = min(lo, s.lo), max(hi, s.hi)
@@ -171,6 +190,98 @@ class ChartPanel(QWidget):
                 self._ranges[title] = new
                 self.plots[title].setYRange(*new, padding=0)
         return changed
+
+    def _show_last(self, title: str, key: str, y: np.ndarray) -> None:
+        """The legend names the curve and its last value: "D loss 0.693"."""
+        label = self.plots[title].legend.getLabel(self.curves[key])
+        if label is not None:
+            label.setText(self._names[id(self.curves[key])] + (f" {_fmt(y[-1])}" if len(y) else ""))
+
+    def legend_text(self, key: str) -> str:
+        """The legend entry of a curve on show, as text ("D loss 0.693")."""
+        for title, series in STEP_PLOTS + METRIC_KINDS[self.kind]:
+            if any(k == key for k, _, _ in series):
+                return self.plots[title].legend.getLabel(self.curves[key]).text
+        raise KeyError(key)
+
+    # ------------------------------------------------------------------ hover values
+    def hover_text(self) -> str:
+        """What the hover label shows now ("" when the mouse is on no chart)."""
+        return "" if self._hover is None else self._hover[1]
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Leave:
+            self._hide_hover()
+        return False
+
+    def _plot_at(self, pos: QPointF) -> str | None:
+        for title, _ in STEP_PLOTS + METRIC_KINDS[self.kind]:
+            vb = self.plots[title].getViewBox()
+            if vb.sceneBoundingRect().contains(pos):
+                return title
+        return None
+
+    def _on_mouse_moved(self, pos: QPointF) -> None:
+        title = self._plot_at(pos)
+        if title is None:
+            self._hide_hover()
+            return
+        plot = self.plots[title]
+        vb = plot.getViewBox()
+        mx = vb.mapSceneToView(pos).x()
+        series = dict(STEP_PLOTS + METRIC_KINDS[self.kind])[title]
+        near = []   # (key, step, value) of each curve's point nearest the mouse's step
+        for key, _, _ in series:
+            x, y = self.curves[key].getOriginalDataset()
+            if x is None or not len(x):
+                continue
+            i = int(np.clip(np.searchsorted(x, mx), 1, len(x) - 1)) if len(x) > 1 else 0
+            if len(x) > 1 and abs(x[i - 1] - mx) <= abs(x[i] - mx):
+                i -= 1
+            near.append((key, float(x[i]), float(y[i])))
+        if not near:
+            self._hide_hover()
+            return
+        step = min(near, key=lambda t: abs(t[1] - mx))[1]
+        lines = [f"step {step:.0f}"]
+        for key, sx, sy in near:
+            name = self._names[id(self.curves[key])]
+            lines.append(f"{name} {_fmt(sy)}" + (f" (step {sx:.0f})" if sx != step else ""))
+        text = "\n".join(lines)
+        if self._hover is not None and self._hover[0] != title:
+            self._hide_hover()
+        vline, dots, label = self._hover_parts(title)
+        vline.setPos(step)
+        dots.setData([t[1] for t in near], [t[2] for t in near])
+        label.setText(text)
+        (x0, x1), (_, y1) = vb.viewRange()
+        label.setAnchor((0, 0) if mx < (x0 + x1) / 2 else (1, 0))
+        label.setPos(mx, y1)
+        for it in (vline, dots, label):
+            it.show()
+        self._hover = (title, text)
+
+    def _hover_parts(self, title: str) -> tuple:
+        """The crosshair line, the nearest points' dots and the label of one chart (made once)."""
+        parts = self._hover_items.get(title)
+        if parts is None:
+            plot = self.plots[title]
+            vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#999", style=pg.QtCore.Qt.PenStyle.DashLine))
+            dots = pg.PlotDataItem([], [], pen=None, symbol="o", symbolSize=7, symbolBrush=None,
+                                   symbolPen=pg.mkPen("k", width=1.5))
+            label = pg.TextItem(color="#222", fill=pg.mkBrush(255, 255, 255, 220), border=pg.mkPen("#aaa"))
+            for it in (vline, dots, label):
+                it.setZValue(20)
+                plot.addItem(it, ignoreBounds=True)
+                it.hide()
+            parts = self._hover_items[title] = (vline, dots, label)
+        return parts
+
+    def _hide_hover(self) -> None:
+        if self._hover is not None:
+            for it in self._hover_items[self._hover[0]]:
+                it.hide()
+            self._hover = None
 
     def _update_x(self) -> None:
         x_hi = 0.0

@@ -275,6 +275,9 @@ class MainWindow(QMainWindow):
             self.act_record.setToolTip("Not available in this build: ganplay.ui.recorder is missing.")
         self.act_quit = self._action("Quit", self.close, "Ctrl+Q", "Close ganplay")
         self.act_about = self._action("About ganplay", self.show_about, tip="Versions, device and credits")
+        self.act_guide = self._action("Guide", self.show_guide, "F1", "What each view shows: canvas layers, "
+                                      "charts, setup, toolbar, compare, latent explorer")
+        self.guide: Any = None
         self.act_close_gen.setEnabled(False)
         for act, module in ((self.act_export, "ganplay.engine.export"),
                             (self.act_open_gen, "ganplay.engine.export"),
@@ -314,6 +317,7 @@ class MainWindow(QMainWindow):
             m_view.addAction(dock.toggleViewAction())
         self.view_menu = m_view
         m_help = mb.addMenu("&Help")
+        m_help.addAction(self.act_guide)
         m_help.addAction(self.act_about)
 
         tb = self.addToolBar("Training")
@@ -374,8 +378,30 @@ class MainWindow(QMainWindow):
         self.load_bar.setMaximumWidth(220)
         self.load_bar.setFormat("loading data %p%")
         self.load_bar.hide()
-        for w in (self.load_bar, self.step_label, self.sps_label, self.device_label):
+        # Step clicks sent but not yet seen in a frame: counts down as the loop works through them
+        self.queue_label = QLabel()
+        self.queue_label.setToolTip("Steps clicked that the training process has not done yet")
+        self.queue_label.hide()
+        self._step_goal: int | None = None
+        for w in (self.load_bar, self.queue_label, self.step_label, self.sps_label, self.device_label):
             sb.addPermanentWidget(w)
+
+    def _queue_steps(self, n: int) -> None:
+        """n more steps queued (0: none any more); ``_on_frame`` counts them down."""
+        if n <= 0:
+            self._show_queue(0)
+            return
+        known = self._latest.step if self._latest is not None else self.model.step
+        self._step_goal = (known if self._step_goal is None else self._step_goal) + n
+        self._show_queue(self._step_goal - known)
+
+    def _show_queue(self, left: int) -> None:
+        if left <= 0:
+            self._step_goal = None
+            self.queue_label.hide()
+            return
+        self.queue_label.setText(f"{left} step{'s' if left != 1 else ''} queued")
+        self.queue_label.show()
 
     # ================================================================== settings
     def _restore_settings(self) -> None:
@@ -485,6 +511,7 @@ class MainWindow(QMainWindow):
             self.act_draw.setChecked(False)
             self._toggle_draw()
         self.model.set_running(True)
+        self._queue_steps(0)
         self.worker.send(P.Play())
 
     def pause(self) -> None:
@@ -496,6 +523,7 @@ class MainWindow(QMainWindow):
 
     def step(self, mode: str = "both") -> None:
         self.model.set_running(False)
+        self._queue_steps(1)
         self.worker.send(P.Step(mode))
 
     def reset(self) -> None:
@@ -765,6 +793,8 @@ class MainWindow(QMainWindow):
             fr.carry_from(prev)  # a frame the timer never drew may hold layers sent only once
         self._latest = fr
         self._undrawn = True
+        if self._step_goal is not None:
+            self._show_queue(self._step_goal - fr.step)
         self.frameArrived.emit(fr)
 
     def redraw(self) -> None:
@@ -834,6 +864,7 @@ class MainWindow(QMainWindow):
         self.history.clear()
         self.charts.clear()
         self.canvas.clear_layers()
+        self._queue_steps(0)
         if self.model.step == 0:
             self._show_step(0)  # a reset at step 0 still says so
         self.model.set_step(0)
@@ -927,6 +958,18 @@ class MainWindow(QMainWindow):
         QMessageBox.critical(self, title, text)
 
     # ================================================================== help
+    def show_guide(self) -> None:
+        """Help -> Guide: one window that says what each view shows (made once, then raised)."""
+        from PySide6.QtWidgets import QToolBar
+
+        from .guide import GuideDialog
+
+        if self.guide is None:
+            bar = self.findChild(QToolBar, "training_toolbar")
+            self.guide = GuideDialog(self, bar.actions() if bar is not None else ())
+        self.guide.show()
+        self.guide.raise_()
+
     def show_about(self) -> None:
         QMessageBox.about(self, "About ganplay", self.about_text())
 
