@@ -142,8 +142,11 @@ def test_the_loop_samples_grid_layers_on_the_view_it_is_sent():
     assert fr.bounds == tuple(float(b) for b in loop.trainer.data.bounds) != view
     surface = fr.layers["surface"]
     assert surface["bounds"] == view and surface["grid"].shape == (L.SURFACE_RES, L.SURFACE_RES)
-    density = fr.layers["density"]   # a "once" layer, sampled on the view too
+    density = fr.layers["density"]   # a "once" layer, sampled on the view too (near the data)
     assert density[:, 0].min() >= view[0] and density[:, 0].max() <= view[1]
+    ctx = L.LayerContext(loop.trainer, fr.bounds, np.zeros((0, 2), np.float32), (-40.0, 40.0, -30.0, 30.0))
+    x0, x1, y0, y1 = fr.bounds
+    assert L.density_area(ctx) == (x0 - (x1 - x0) / 4, x1 + (x1 - x0) / 4, y0 - (y1 - y0) / 4, y1 + (y1 - y0) / 4)
 
 
 def test_grid_layers_cover_the_whole_visible_area(qtbot, window, describe):
@@ -233,7 +236,19 @@ def test_samples_off_the_view_widen_it_up_to_a_limit_then_are_counted_at_the_bor
     assert label.isVisible() and "40 samples off the canvas" in label.toPlainText()
     marks = np.asarray(w.canvas.offcanvas.getData()).T
     assert len(marks) == 40 and _inside(view, marks).all()
+    # the samples come back: after a while the view goes home again
+    for _ in range(CV.RETURN_FRAMES - 1):
+        w.worker.frameReady.emit(_frame_with_fake(w, ring))
+        w.redraw()
+    assert not _at_home(w.canvas.view_rect(), bounds)        # not at the first calm frame
+    w.worker.frameReady.emit(_frame_with_fake(w, ring))
+    w.redraw()
+    assert _at_home(w.canvas.view_rect(), bounds)
+    assert not w.canvas.offcanvas_label.isVisible()
     # Reset: back to the data's bounds, nothing off the canvas
+    w.worker.frameReady.emit(_frame_with_fake(w, farther))
+    w.redraw()
+    assert not _at_home(w.canvas.view_rect(), bounds) and w.canvas.offcanvas_label.isVisible()
     _reset(qtbot, w)
     assert _at_home(w.canvas.view_rect(), bounds)
     assert not w.canvas.offcanvas_label.isVisible()

@@ -178,12 +178,24 @@ def mass_levels(grid: np.ndarray, masses: tuple[float, ...] = DENSITY_MASS) -> l
     return [float(p[min(int(np.searchsorted(cum, m)), len(p) - 1)]) for m in masses]
 
 
+def density_area(ctx: LayerContext) -> tuple[float, float, float, float]:
+    """Where the real density is sampled: the visible area, but no farther than a quarter of the
+    data's span beyond its bounds. The data's mass lies inside its bounds, and a grid over a view
+    widened four times would be too coarse to draw thin modes."""
+    x0, x1, y0, y1 = ctx.bounds
+    mx, my = 0.25 * (x1 - x0), 0.25 * (y1 - y0)
+    v = ctx.area
+    area = (max(v[0], x0 - mx), min(v[1], x1 + mx), max(v[2], y0 - my), min(v[3], y1 + my))
+    return area if area[1] > area[0] and area[3] > area[2] else ctx.bounds
+
+
 def _density(ctx: LayerContext) -> np.ndarray | None:
     data = ctx.trainer.data
     if not hasattr(data, "sample_numpy"):
         return None
-    grid, _ = real_density(data, ctx.area)
-    parts = [iso_segments(grid, ctx.area, level) for level in mass_levels(grid)]
+    area = density_area(ctx)
+    grid, _ = real_density(data, area)
+    parts = [iso_segments(grid, area, level) for level in mass_levels(grid)]
     return np.concatenate(parts) if parts else None
 
 

@@ -8,9 +8,10 @@ A legend under the plot names what is shown: each visible layer's ``LayerSpec.le
 visual's swatch, then the overlays that show something. The view starts on the data's bounds
 (after every reset); when more than ``FOLLOW_FRACTION`` of the generated samples leave it, it
 widens to take them in, up to ``FOLLOW_LIMIT`` times the data's span around its centre; samples
-still outside sit on the border as triangles with a count. ``viewChanged`` (debounced) tells the
-window the visible area, which the window sends to the loop (``protocol.SetView``) so the grid
-layers cover all of it.
+still outside sit on the border as triangles with a count. Once the samples are back inside the
+data's bounds for ``RETURN_FRAMES`` frames, the view goes home again. ``viewChanged`` (debounced)
+tells the window the visible area, which the window sends to the loop (``protocol.SetView``) so
+the grid layers cover all of it.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ BUNDLE = "#e66101"
 FOLLOW_FRACTION = 0.02   # more than this share of the generated samples outside: the view widens
 FOLLOW_LIMIT = 4.0       # ... up to this many times the data's span, around the data's centre
 FOLLOW_MARGIN = 0.05     # room left beyond the farthest sample followed (of the new span)
+RETURN_FRAMES = 30       # a widened view goes home after this many frames with the samples back
 VIEW_DEBOUNCE_MS = 150   # viewChanged waits this long for the range to settle
 LEGEND_COLUMNS = 4       # at most; fewer when the canvas is narrow
 # the overlays the window draws itself, in the legend while they show something
@@ -119,6 +121,8 @@ class DataCanvas(QWidget):
         self._view_timer.setInterval(VIEW_DEBOUNCE_MS)
         self._view_timer.timeout.connect(self._emit_view)
         self._sent_view: tuple[float, float, float, float] | None = None
+        self._widened = False    # the view follows samples beyond the data's bounds
+        self._calm = 0           # frames since then with (nearly) every sample back home
         self.image_widget = pg.GraphicsLayoutWidget()
         self.image_widget.setBackground("w")
         self.image_view = self.image_widget.addViewBox(lockAspect=True, invertY=False)
@@ -223,9 +227,13 @@ class DataCanvas(QWidget):
         """The data's bounds: the view goes to them when they change (and after ``clear_layers``)."""
         if bounds != self._bounds:
             self._bounds = bounds
-            x0, x1, y0, y1 = bounds
-            self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+            self._go_home()
             self._view_timer.start()  # tell the window even when the range did not move
+
+    def _go_home(self) -> None:
+        x0, x1, y0, y1 = self._bounds
+        self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+        self._widened, self._calm = False, 0
 
     # ------------------------------------------------------------------ the view
     def view_rect(self) -> tuple[float, float, float, float]:
@@ -261,6 +269,13 @@ class DataCanvas(QWidget):
         if len(pts) == 0 or self._bounds is None:
             self._show_offcanvas(pts[:0])
             return
+        if self._widened:
+            # back home once the samples have stayed in the data's bounds a while: all but half
+            # the widening share, so a swarm on the edge does not swing the view to and fro
+            calm = (~_inside(self._bounds, pts)).mean() <= FOLLOW_FRACTION / 2
+            self._calm = self._calm + 1 if calm else 0
+            if self._calm >= RETURN_FRAMES:
+                self._go_home()
         view = self.view_rect()
         out = ~_inside(view, pts)
         if out.mean() > FOLLOW_FRACTION:
@@ -276,6 +291,7 @@ class DataCanvas(QWidget):
             y1 = min(lim[3], y1 + my) if y1 > view[3] else y1
             if (x0, x1, y0, y1) != view:
                 self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
+                self._widened, self._calm = True, 0
                 view = self.view_rect()
                 out = ~_inside(view, pts)
         self._show_offcanvas(pts[out])
