@@ -68,9 +68,9 @@ def serve(conn: Any, loop_cls: type, first: P.Command) -> None:
     threading.Thread(target=reader, name="ganplay-commands", daemon=True).start()
     out = threading.Thread(target=writer, name="ganplay-frames", daemon=True)
     out.start()
-    loop = loop_cls(inbox, emit_frame, outbox.put)
-    loop.ready = lambda: frames_waiting[0] < MAX_FRAMES_QUEUED
     try:
+        loop = loop_cls(inbox, emit_frame, outbox.put)
+        loop.ready = lambda: frames_waiting[0] < MAX_FRAMES_QUEUED
         loop.run(first)
     except BaseException as exc:  # noqa: BLE001  the GUI must hear why its trainer is gone
         # WorkerDied, not Failed: the window then starts a new training process
