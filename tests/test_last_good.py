@@ -3,7 +3,6 @@ checked and rolled back with the failed update, and going back to the last good 
 live settings along, so the optimisers and the config agree."""
 from __future__ import annotations
 
-import math
 
 import pytest
 import torch

@@ -25,7 +25,7 @@ def iso_segments(grid: np.ndarray, bounds: tuple[float, float, float, float],
 
     def frac(u: np.ndarray, v: np.ndarray) -> np.ndarray:
         den = v - u
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             t = np.where(np.abs(den) > 1e-12, (level - u) / den, 0.5)
         return np.clip(t, 0.0, 1.0)
 
