@@ -1,12 +1,14 @@
-"""The chart history: every per-step statistic and sampled metric as a growable (step, value)
-series. The window charts it, saved sessions store it (``as_dict``), the CLI's run folders
-write it (``write_csv``). Qt-free.
+"""The one training history: every per-step statistic and sampled metric as a growable
+(step, value) series. The window charts it and saves it in sessions (``as_dict``); the CLI adds a
+row per log (``add``) and writes its run folder's ``history.csv`` (``to_csv``); both read it
+back as rows (``rows``, ``from_csv``). Qt-free.
 """
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -56,10 +58,13 @@ class Series:
 
 
 class History:
-    """All chart series by name; ``as_dict`` is what a saved session stores."""
+    """All series by name. ``rows``: one dict per step that has any value (None where a series
+    has none): the CLI's view; ``as_dict``: 1-D columns, what a window session stores."""
 
-    def __init__(self) -> None:
+    def __init__(self, rows: Iterable[dict[str, Any]] = ()) -> None:
         self.series: dict[str, Series] = {}
+        for r in rows:
+            self.add(r)
 
     def get(self, name: str) -> Series:
         s = self.series.get(name)
@@ -127,14 +132,72 @@ class History:
                 if x.shape == y.shape and x.ndim == 1:
                     self.get(k[:-5]).extend(x, y)
 
-    def write_csv(self, path: str | Path) -> None:
-        """One row per step that has any value; empty cells where a series has none."""
-        names = [k for k, s in self.series.items() if s.n]
-        cols: dict[str, dict[float, float]] = {
-            k: dict(zip(*(a.tolist() for a in self.series[k].data()), strict=True)) for k in names}
-        steps = sorted(set().union(*[c.keys() for c in cols.values()])) if cols else []
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["step"] + names)
-            for st in steps:
-                w.writerow([int(st)] + [repr(cols[k][st]) if st in cols[k] else "" for k in names])
+    # ------------------------------------------------------------------ rows (the CLI's view)
+    def add(self, row: dict[str, Any]) -> None:
+        """One row: ``step`` and any numbers (NaN kept, None skipped). A row with no numbers still
+        counts as a step (kept in the "step" series)."""
+        step = row.get("step")
+        if step is None:
+            return
+        x = np.array([float(step)])
+        self.get("step").extend(x, x)
+        for k, v in row.items():
+            if k != "step" and v is not None and isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
+                self.get(k).extend(x, np.array([float(v)]))
+
+    def names(self) -> list[str]:
+        """Series with data, in the order they first appeared (without the bare "step")."""
+        return [k for k, s in self.series.items() if s.n and k != "step"]
+
+    def _columns(self, names: Sequence[str]) -> tuple[list[float], dict[str, dict[float, float]]]:
+        cols = {k: dict(zip(*(a.tolist() for a in self.series[k].data()), strict=True))
+                for k in names if k in self.series}
+        step_keys = [set(self.series["step"].data()[0].tolist())] if "step" in self.series else []
+        steps = sorted(set().union(*[c.keys() for c in cols.values()], *step_keys))
+        return steps, cols
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        names = self.names()
+        steps, cols = self._columns(names)
+        return [{"step": int(st), **{k: cols[k].get(st) for k in names}} for st in steps]
+
+    def column(self, name: str) -> np.ndarray:
+        """``name`` per row (NaN where a row has none)."""
+        return np.array([np.nan if r.get(name) is None else r[name] for r in self.rows], dtype=float)
+
+    def to_csv(self, columns: Sequence[str] | None = None) -> str:
+        """One row per step; ``columns`` (after "step") fixes the header (the run folder's
+        format), else every series with data. Floats are written exactly (repr)."""
+        names = [c for c in (columns if columns is not None else self.names()) if c != "step"]
+        steps, cols = self._columns(names)
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["step"] + names)
+        for st in steps:
+            w.writerow([int(st)] + [repr(cols[k][st]) if k in cols and st in cols[k] else "" for k in names])
+        return buf.getvalue()
+
+    @classmethod
+    def from_csv(cls, text: str) -> "History":
+        return cls(parse_csv_rows(text)[0])
+
+    def write_csv(self, path: str | Path, columns: Sequence[str] | None = None) -> None:
+        Path(path).write_text(self.to_csv(columns), encoding="utf-8", newline="")
+
+
+def parse_csv_rows(text: str) -> tuple[list[dict[str, Any]], int]:
+    """Rows from history CSV text, and how many malformed rows (e.g. one cut mid-write) were skipped."""
+    rows, bad = [], 0
+    for r in csv.DictReader(io.StringIO(text)):
+        try:
+            if None in r or any(v is None for v in r.values()):  # too many or too few fields
+                raise ValueError("wrong number of fields")
+            row: dict[str, Any] = {k: (float(v) if v != "" else None) for k, v in r.items()}
+            if row.get("step") is not None:
+                row["step"] = int(row["step"])
+        except (TypeError, ValueError):
+            bad += 1
+            continue
+        rows.append(row)
+    return rows, bad

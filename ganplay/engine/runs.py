@@ -12,12 +12,10 @@ the folder still holds.
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,6 +23,7 @@ import numpy as np
 import torch
 
 from .config import ConfigError, from_dict, load_toml, to_toml
+from .history import History, parse_csv_rows
 from .metrics import evaluate_2d, scalar_metrics
 from .trainer import STAT_NAMES, Trainer, TrainingDiverged
 
@@ -38,48 +37,6 @@ class RunError(RuntimeError):
     """A run folder that cannot be written or read; the message names the path."""
 
 
-@dataclass
-class History:
-    """Rows of per-step statistics and metrics, as the CLI writes them and the GUI charts them."""
-
-    rows: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, row: dict[str, Any]) -> None:
-        self.rows.append(row)
-
-    def to_csv(self) -> str:
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=list(HISTORY_COLUMNS), extrasaction="ignore")
-        w.writeheader()
-        for r in self.rows:
-            w.writerow({k: ("" if v is None else v) for k, v in r.items()})
-        return buf.getvalue()
-
-    @classmethod
-    def from_csv(cls, text: str) -> "History":
-        return cls(_parse_rows(text)[0])
-
-    def column(self, name: str) -> np.ndarray:
-        return np.array([r.get(name) if r.get(name) is not None else np.nan for r in self.rows], dtype=float)
-
-
-def _parse_rows(text: str) -> tuple[list[dict[str, Any]], int]:
-    """History rows from CSV text, and how many malformed rows (e.g. one cut mid-write) were skipped."""
-    rows, bad = [], 0
-    for r in csv.DictReader(io.StringIO(text)):
-        try:
-            if None in r or any(v is None for v in r.values()):  # too many or too few fields
-                raise ValueError("wrong number of fields")
-            row: dict[str, Any] = {k: (float(v) if v != "" else None) for k, v in r.items()}
-            if row.get("step") is not None:
-                row["step"] = int(row["step"])
-        except (TypeError, ValueError):
-            bad += 1
-            continue
-        rows.append(row)
-    return rows, bad
-
-
 def read_history(path: Path, upto_step: int | None = None) -> tuple[History, int]:
     """The history of a run folder's ``history.csv`` (empty when absent), without rows past
     ``upto_step`` (the checkpoint's step: rows a failed save wrote ahead of it); also the number
@@ -90,7 +47,7 @@ def read_history(path: Path, upto_step: int | None = None) -> tuple[History, int
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RunError(f"cannot read '{path}': {exc}") from None
-    rows, bad = _parse_rows(text)
+    rows, bad = parse_csv_rows(text)
     if upto_step is not None:
         kept = [r for r in rows if r.get("step") is None or r["step"] <= upto_step]
         bad += len(rows) - len(kept)
@@ -165,7 +122,7 @@ def write_run(run_dir: Path, trainer: Trainer, history: History, metrics: dict[s
     """
     step = trainer.step_count
     files: list[tuple[str, Callable[[], bytes]]] = [
-        ("history.csv", lambda: history.to_csv().encode("utf-8")),
+        ("history.csv", lambda: history.to_csv(HISTORY_COLUMNS).encode("utf-8")),
         ("checkpoint.pt", lambda: _checkpoint_bytes(trainer)),
         ("config.toml", lambda: to_toml(trainer.cfg).encode("utf-8")),
     ]

@@ -27,7 +27,8 @@ import torch
 from .config import Config, ConfigError, from_dict
 from .export import check_tensors, write_file_atomic
 from .limits import MAX_CHART_POINTS, MAX_POINT_ROWS, MEMBER_MARGIN, human_bytes, network_bytes
-from .runs import History, RunError
+from .history import History
+from .runs import RunError
 from .trainer import Trainer
 
 FORMAT = "ganplay-session"
