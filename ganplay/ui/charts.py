@@ -90,7 +90,8 @@ class ChartPanel(QWidget):
         self.kind = ""
         self._hover: tuple[str, str] | None = None   # (plot title, text) while the mouse is on a chart
         self._hover_items: dict[str, tuple] = {}
-        self.layout_widget.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        # mouse moves straight from the viewport: the scene's sigMouseMoved drops moves that come
+        # quickly after another, so the label could stay behind when the mouse leaves a chart
         self.layout_widget.viewport().installEventFilter(self)
         self.set_kind("2d")
 
@@ -210,7 +211,10 @@ class ChartPanel(QWidget):
         return "" if self._hover is None else self._hover[1]
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Leave:
+        kind = event.type()
+        if kind == QEvent.Type.MouseMove:
+            self._on_mouse_moved(self.layout_widget.mapToScene(event.position().toPoint()))
+        elif kind == QEvent.Type.Leave:
             self._hide_hover()
         return False
 
