@@ -74,6 +74,7 @@ class DataCanvas(QWidget):
 
     pointsDrawn = Signal(object)
     viewChanged = Signal(object)   # (x0, x1, y0, y1): the visible area, once it has settled
+    sampleClicked = Signal(int)    # image data: the index of the grid sample clicked
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -130,6 +131,10 @@ class DataCanvas(QWidget):
         self.grid_image = pg.ImageItem(axisOrder="row-major")
         self.grid_image.setLevels((-1.0, 1.0))
         self.image_view.addItem(self.grid_image)
+        self._grid_layout: tuple[int, int, int, int] | None = None   # (n, cols, H, W) of the grid shown
+        self.image_widget.scene().sigMouseClicked.connect(self._on_grid_click)
+        self.image_widget.setToolTip("Samples from a fixed z. Click a digit to make it A or B of the "
+                                     "latent explorer's interpolation.")
         self._stack.addWidget(self.plot_widget)
         self._stack.addWidget(self.image_widget)
         self.visible_layers: set[str] = set(self.visuals)
@@ -325,7 +330,9 @@ class DataCanvas(QWidget):
     def show_frame(self, fr) -> None:  # fr: ganplay.live.frames.Frame
         if fr.images is not None:
             self.set_image_mode(True)
-            img = tile_images(fr.images, cols=getattr(fr, "image_cols", None))
+            n, cols = len(fr.images), getattr(fr, "image_cols", None) or int(np.ceil(np.sqrt(len(fr.images))))
+            img = tile_images(fr.images, cols=cols)
+            self._grid_layout = (n, cols) + tuple(fr.images.shape[-2:])
             self.grid_image.setImage(img, levels=(-1.0, 1.0), autoLevels=False)
             if img.shape != self._grid_shape:
                 self._grid_shape = img.shape
@@ -404,3 +411,28 @@ class DataCanvas(QWidget):
         if self.draw_mode and QApplication.mouseButtons() & Qt.MouseButton.LeftButton:
             self._paint_at(pos)
 
+    # ------------------------------------------------------------------ image data: a clicked sample
+    def sample_at(self, x: float, y: float) -> int | None:
+        """The index of the grid sample at view point (x, y), or None (a gap, outside). The grid is
+        ``tile_images``': row-major, 1-pixel gaps, the first row at the top (array row 0 is drawn
+        at the bottom)."""
+        if self._grid_layout is None:
+            return None
+        n, cols, h, w = self._grid_layout
+        rows = -(-n // cols)
+        down = rows * (h + 1) - 1 - y          # distance from the grid's top edge
+        c, dx = divmod(x, w + 1)
+        r, dy = divmod(down, h + 1)
+        if x < 0 or down < 0 or dx >= w or dy >= h or c >= cols or r >= rows:
+            return None
+        k = int(r) * cols + int(c)
+        return k if k < n else None
+
+    def _on_grid_click(self, ev) -> None:
+        if not self._image_mode or ev.button() != Qt.MouseButton.LeftButton:
+            return
+        p = self.image_view.mapSceneToView(ev.scenePos())
+        k = self.sample_at(p.x(), p.y())
+        if k is not None:
+            ev.accept()
+            self.sampleClicked.emit(k)

@@ -14,6 +14,10 @@ What the main window draws on its canvas comes out as signals:
 - ``cellChanged((i, j) | None)``: the cell of ``metrics.manifold_mesh(res=mesh_res, span=mesh_span)``
   that z is in (2D latents): the quad mesh[i, j], mesh[i, j+1], mesh[i+1, j+1], mesh[i+1, j].
 - ``zChanged(np.ndarray (latent_dim,))``: the current z, when it changes.
+
+For image data the main window hands over a digit clicked on its sample grid
+(``take_grid_sample``): it becomes A or B, as the "clicked digit sets" buttons say, and the
+explorer moves to it. MNIST images get the shipped classifier's label and confidence.
 """
 from __future__ import annotations
 
@@ -42,6 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine import latent as L
+from ..live.frames import FAKE_SEED
 from .latent_widgets import SLIDER_STEPS, AxisRow, FrameStrip, ZPad
 
 Classifier = Callable[[np.ndarray], np.ndarray]
@@ -61,6 +66,15 @@ def default_classifier() -> Classifier | None:
     except Exception:   # missing module or weights: the panel simply shows no label
         return None
     return classify
+
+
+def grid_inputs(snapshot: Any, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The (z, y) of the training loop's fixed sample grid of ``n`` images
+    (``live.frames.image_grid_inputs``), recomputed from the snapshot's latent size and prior."""
+    from ..engine.image_models import fixed_grid_inputs
+
+    z, y, _ = fixed_grid_inputs(int(snapshot.latent_dim), snapshot.prior, int(snapshot.n_classes), n, FAKE_SEED)
+    return np.asarray(z, np.float32), y
 
 
 class LatentPanel(QWidget):
@@ -90,6 +104,7 @@ class LatentPanel(QWidget):
         self._dirs_step = 0
         self._dirs_stale = False
         self._classifier: Classifier | None = None
+        self._classifier_auto = True            # MNIST snapshots load the shipped classifier once
         self._last_cell: Any = "unset"
         self.mesh_res = 21
         self.mesh_span = 2.5
@@ -203,6 +218,25 @@ class LatentPanel(QWidget):
         grid.addWidget(self.btn_b_random, 0, 1)
         grid.addWidget(self.btn_a_current, 1, 0)
         grid.addWidget(self.btn_b_current, 1, 1)
+        # image data: a digit clicked on the canvas's grid sets A, then B, then A again ...
+        self.pick_row = QWidget()
+        pick = QHBoxLayout(self.pick_row)
+        pick.setContentsMargins(0, 0, 0, 0)
+        pick.addWidget(QLabel("clicked digit sets:"))
+        self.pick_group = QButtonGroup(self)
+        self.pick_group.setExclusive(True)
+        for i, name in enumerate("AB"):
+            b = QToolButton()
+            b.setText(name)
+            b.setCheckable(True)
+            b.setChecked(i == 0)
+            b.setToolTip(f"Click a digit of the sample grid on the canvas to make it {name}; "
+                         "the next click sets the other end")
+            self.pick_group.addButton(b, i)
+            pick.addWidget(b)
+        pick.addStretch(1)
+        self.pick_row.hide()
+        grid.addWidget(self.pick_row, 2, 0, 1, 2)
         self.method_combo = QComboBox()
         self.method_combo.addItems(list(L.INTERPOLATIONS))
         self.method_combo.setToolTip("linear: straight line; spherical: along the great circle, which keeps "
@@ -218,10 +252,10 @@ class LatentPanel(QWidget):
         trow.addWidget(self.method_combo)
         trow.addWidget(self.t_slider, 1)
         trow.addWidget(self.t_label)
-        grid.addLayout(trow, 2, 0, 1, 2)
+        grid.addLayout(trow, 3, 0, 1, 2)
         self.strip = FrameStrip()
         self.strip.frameClicked.connect(self._frame_clicked)
-        grid.addWidget(self.strip, 3, 0, 1, 2)
+        grid.addWidget(self.strip, 4, 0, 1, 2)
         root.addWidget(self.interp_box)
         root.addStretch(0)
         self._root = root
@@ -284,6 +318,7 @@ class LatentPanel(QWidget):
                 self.class_holder.addWidget(self.class_spin)
             self.class_holder.addStretch(1)
         self.image_box.setVisible(snap.image_shape is not None)
+        self.pick_row.setVisible(snap.image_shape is not None)
         # spare height goes to the image, else the pad, else below everything
         self._root.setStretchFactor(self.explore_box, 3 if d == 2 else 0)
         self._root.setStretch(self._root.count() - 1, 0 if d == 2 or snap.image_shape is not None else 1)
@@ -326,6 +361,9 @@ class LatentPanel(QWidget):
                 self._dirty.add("dirs")
         if key != self._key:
             self._y = min(self._y, max(0, key[1] - 1))
+            if shape is not None and shape[-2:] == (28, 28) and self._classifier_auto:
+                self._classifier_auto = False
+                self._classifier = default_classifier()
             if shape is not None and (self._key is None or self._key[2] is None):
                 # images draw in the panel: clear whatever points / path the canvas still shows
                 self.pointsChanged.emit(np.zeros((0, 2), np.float32))
@@ -347,6 +385,7 @@ class LatentPanel(QWidget):
     def set_classifier(self, fn: Classifier | None) -> None:
         """fn(images (N, 1, 28, 28) in [-1, 1]) -> class probabilities (N, 10); None hides the label."""
         self._classifier = fn
+        self._classifier_auto = False
         self._request("z")
 
     def set_endpoint(self, which: str, z: np.ndarray, y: int | None = None) -> None:
@@ -366,6 +405,29 @@ class LatentPanel(QWidget):
         if self._follow_path:
             self._apply_t()
         self._request("path")
+
+    def take_sample(self, z: np.ndarray, y: int | None = None) -> str:
+        """A sample picked elsewhere (a digit of the canvas grid) becomes the endpoint the "clicked
+        digit sets" buttons name, the next one the other; the explorer moves to it (t = 0 or 1), so
+        its image and label are the sample's. Returns "A" or "B"."""
+        k = max(0, self.pick_group.checkedId())
+        which = "AB"[k]
+        self.set_endpoint(which, z, y)
+        self.pick_group.button(1 - k).setChecked(True)
+        end = 0 if which == "A" else SLIDER_STEPS
+        if self.t_slider.value() != end:
+            self.t_slider.setValue(end)     # moves z there (``_t_moved``)
+        else:
+            self._apply_t()
+        return which
+
+    def take_grid_sample(self, index: int, n: int) -> str:
+        """Sample ``index`` of the training loop's fixed grid of ``n`` images as A or B
+        (``take_sample``); for a conditional GAN its row's digit is selected too."""
+        if self._snap is None or self._snap.image_shape is None:
+            raise RuntimeError("no image generator loaded")
+        z, y = grid_inputs(self._snap, n)
+        return self.take_sample(z[index], None if y is None else int(y[index]))
 
     def set_z(self, z: np.ndarray) -> None:
         """Move the explorer to ``z`` (e.g. a sample clicked on the canvas)."""

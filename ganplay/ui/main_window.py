@@ -203,6 +203,7 @@ class MainWindow(QMainWindow):
         self.latent_panel = panel
         panel.pointsChanged.connect(self.canvas.set_latent_points)
         panel.pathChanged.connect(self.canvas.set_path)
+        self.canvas.sampleClicked.connect(self._on_sample_clicked)
         dock = QDockWidget("Latent explorer", self)
         dock.setObjectName("latent_dock")
         dock.setWidget(panel)
@@ -220,6 +221,25 @@ class MainWindow(QMainWindow):
             panel.set_generator(self._bundle)
         elif self._latest is not None and self._latest.generator is not None:
             panel.set_generator(self._latest.generator)
+
+    def _on_sample_clicked(self, index: int) -> None:
+        """A digit clicked on the canvas's grid becomes A or B of the latent explorer."""
+        fr, panel = self._latest, self.latent_panel
+        if panel is None or fr is None or fr.images is None:
+            return
+        if self._bundle is not None:
+            self.statusBar().showMessage("The latent explorer shows an opened generator: hide it "
+                                         "(File menu) to pick samples of the training one", 6000)
+            return
+        try:
+            which = panel.take_grid_sample(index, len(fr.images))
+        except Exception as exc:  # no image snapshot yet: say so, never fail
+            self.statusBar().showMessage(f"Latent explorer: {exc}", 5000)
+            return
+        if self.latent_dock is not None:
+            self.latent_dock.show()
+        self.statusBar().showMessage(f"Sample {index + 1} of the grid is now {which} of the latent "
+                                     "explorer's interpolation", 6000)
 
     def _action(self, text: str, slot: Any, shortcut: str | None = None, tip: str = "",
                 checkable: bool = False) -> QAction:
