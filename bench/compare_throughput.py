@@ -7,23 +7,29 @@ load from other processes hits both alike; the table shows medians over the roun
 headline ratio (sequential wall time / batched wall time, measured within each round) as
 min / median / max over the rounds.
 "Sequential" is one engine Trainer per member, stepped in turn; "batched" is the stacked
-BatchedGroup the Population uses for same-shaped members.
+BatchedGroup the Population uses for same-shaped members; "parallel" is what ``ganplay compare``
+does on a machine with 2+ cores: a Population in worker processes of one thread each
+(``engine.threads.choose_workers``; the group split so each worker gets a share) running its
+steps with ``Population.run``. Sequential and batched run on ganplay's thread choice (1).
 
-    python bench/compare_throughput.py [--rounds 5] [--steps 20] [--threads 1] [--device cpu]
-    python bench/compare_throughput.py --sizes 8 --rounds 9   # the headline: 8 batched vs 8 sequential
+    python bench/compare_throughput.py [--rounds 5] [--steps 20] [--threads N] [--device cpu]
+    python bench/compare_throughput.py --sizes 8 --rounds 9   # the headline: 8 batched / parallel vs sequential
     python bench/compare_throughput.py --equivalence 50   # batched vs alone: the differences
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
+from typing import Any, Callable
 
 import torch
 
 from ganplay.engine.compare_batched import BatchedGroup, keep_freed_memory
 from ganplay.engine.config import Config, apply_overrides
 from ganplay.engine.population import Population
+from ganplay.engine.threads import choose_threads, choose_workers
 from ganplay.engine.trainer import Trainer
 
 LOSSES = ("ns", "hinge", "lsgan", "minimax", "ns", "hinge", "lsgan", "minimax")
@@ -38,8 +44,7 @@ def configs(p: int) -> list[Config]:
 def timed(fn, steps: int, sync) -> tuple[float, float]:
     sync()
     w0, c0 = time.perf_counter(), time.process_time()
-    for _ in range(steps):
-        fn()
+    fn(steps)
     sync()
     return time.perf_counter() - w0, time.process_time() - c0
 
@@ -83,54 +88,80 @@ def main() -> None:
     ap.add_argument("--sizes", default="1,4,8")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=20, help="steps per variant per round")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (the GUI worker uses cores - 1)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads (default: ganplay's choice, engine.threads.choose_threads: 1)")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="worker processes of the 'parallel' mode (default: engine.threads.choose_workers; "
+                         "0 or 1: no parallel mode)")
     ap.add_argument("--equivalence", type=int, metavar="STEPS", default=0,
                     help="instead of timing: compare batched and alone over STEPS steps")
     args = ap.parse_args()
+    if args.threads is None:
+        args.threads = max(choose_threads(c) for c in configs(8))
     torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
     if args.equivalence:
         equivalence(args.equivalence, dev)
         return
     sync = (lambda: torch.cuda.synchronize()) if dev.type == "cuda" else (lambda: None)
-    glibc = keep_freed_memory()   # what Population does; applies to both variants alike
+    glibc = keep_freed_memory()   # what Population does; applies to all variants alike
     sizes = [int(s) for s in args.sizes.split(",")]
-    runs = {}
+    # each mode: a function that runs n steps of every member
+    runs: dict[int, dict[str, Callable[[int], Any]]] = {}
+    pops, plans = [], {}
     for p in sizes:
         seq = [Trainer(c, device=dev) for c in configs(p)]
         grp = BatchedGroup([Trainer(c, device=dev) for c in configs(p)])
-        runs[p] = (lambda seq=seq: [t.step() for t in seq], grp.step)
-        for f in runs[p]:          # warm-up: allocator, kernels
-            for _ in range(5):
-                f()
+        runs[p] = {"seq": lambda n, seq=seq: [t.step() for _ in range(n) for t in seq],
+                   "bat": lambda n, grp=grp: [grp.step() for _ in range(n)]}
+        workers = choose_workers(configs(p)) if args.workers is None else args.workers
+        if p >= 2 and workers >= 2 and dev.type == "cpu":
+            pop = Population(configs(p), device=dev, workers=workers)
+            pops.append(pop)
+            if pop.workers:
+                runs[p]["par"] = pop.run   # as `ganplay compare`: each worker runs the steps on its own
+                plans[p] = f"{pop.workers} processes: " + "+".join(str(len(u)) for u in pop.units)
+        for f in runs[p].values():        # warm-up: allocator, kernels
+            f(5)
     res: dict[tuple[int, str], list[tuple[float, float]]] = {}
-    ratios: dict[int, list[float]] = {p: [] for p in sizes}
-    for r in range(args.rounds):
-        for p in sizes:
-            order = ("seq", "bat") if r % 2 == 0 else ("bat", "seq")
-            got = {}
-            for mode in order:
-                f = runs[p][0] if mode == "seq" else runs[p][1]
-                got[mode] = timed(f, args.steps, sync)
-                res.setdefault((p, mode), []).append(got[mode])
-            ratios[p].append(got["seq"][0] / got["bat"][0])
-    print(f"device {dev} ({torch.get_num_threads()} thread(s)); glibc keeps freed blocks: {glibc}; "
-          f"{args.rounds} interleaved rounds x {args.steps} steps; medians over the rounds")
-    print(f"{'members':>7}  {'mode':<10}  {'GAN steps/s':>11}  {'CPU ms / GAN step':>17}")
+    ratios: dict[tuple[int, str], list[float]] = {}
+    try:
+        for r in range(args.rounds):
+            for p in sizes:
+                modes = list(runs[p])
+                order = modes if r % 2 == 0 else modes[::-1]
+                got = {}
+                for mode in order:
+                    got[mode] = timed(runs[p][mode], args.steps, sync)
+                    res.setdefault((p, mode), []).append(got[mode])
+                for mode in modes[1:]:
+                    ratios.setdefault((p, mode), []).append(got["seq"][0] / got[mode][0])
+    finally:
+        for pop in pops:
+            pop.close()
+    print(f"device {dev} ({torch.get_num_threads()} thread(s) here; worker processes: 1 each); "
+          f"glibc keeps freed blocks: {glibc}; {args.rounds} interleaved rounds x {args.steps} steps; "
+          f"medians over the rounds; load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'members':>7}  {'mode':<24}  {'GAN steps/s':>11}  {'CPU ms / GAN step':>17}")
     for p in sizes:
-        for mode, name in (("seq", "sequential"), ("bat", "batched")):
+        for mode in runs[p]:
             walls = [w for w, _ in res[(p, mode)]]
             cpus = [c for _, c in res[(p, mode)]]
             sps = statistics.median(p * args.steps / w for w in walls)
-            cpu_ms = statistics.median(c / (p * args.steps) * 1e3 for c in cpus)
-            print(f"{p:>7}  {name:<10}  {sps:>11.1f}  {cpu_ms:>17.2f}")
-    print("\nbatched / sequential speed (sequential wall / batched wall, per round)")
-    print(f"{'members':>7}  {'min':>6}  {'median':>6}  {'max':>6}  per round")
-    for p in sizes:
-        r = ratios[p]
+            # the workers' CPU time is not this process's
+            cpu = "-" if mode == "par" else f"{statistics.median(c / (p * args.steps) * 1e3 for c in cpus):.2f}"
+            name = NAMES[mode] + (f" ({plans[p]})" if mode == "par" else "")
+            print(f"{p:>7}  {name:<24}  {sps:>11.1f}  {cpu:>17}")
+    print("\nspeed over sequential on one thread (sequential wall / wall, per round)")
+    print(f"{'members':>7}  {'mode':<10}  {'min':>6}  {'median':>6}  {'max':>6}  per round")
+    for (p, mode), r in ratios.items():
         rounds = " ".join(f"{x:.2f}" for x in r)
-        print(f"{p:>7}  {min(r):>5.2f}x  {statistics.median(r):>5.2f}x  {max(r):>5.2f}x  {rounds}")
+        print(f"{p:>7}  {NAMES[mode]:<10}  {min(r):>5.2f}x  {statistics.median(r):>5.2f}x  {max(r):>5.2f}x  {rounds}")
+
+
+NAMES = {"seq": "sequential", "bat": "batched", "par": "parallel"}
+
 
 if __name__ == "__main__":
     main()

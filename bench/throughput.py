@@ -8,7 +8,10 @@ losses read back as Python floats every step (what any loop that logs its losses
 The rounds are interleaved (engine, plain, engine, plain, ...) so that load from other processes
 hits both sides alike; the ratio of the medians is printed. Target: engine / plain >= 0.95.
 
-    python bench/throughput.py [--rounds 6] [--steps 300] [--threads 1] [--device cpu]
+    python bench/throughput.py [--rounds 6] [--steps 300] [--threads N] [--device cpu]
+
+Threads: by default what ganplay chooses for this GAN (``engine.threads.choose_threads``: 1), for
+both sides.
 """
 from __future__ import annotations
 
@@ -18,10 +21,14 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-from torch import nn
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ganplay.engine.threads import choose_threads, passive_openmp  # noqa: E402
+
+passive_openmp()   # as the ganplay command does, before torch loads
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 from ganplay.engine.config import Config, apply_overrides  # noqa: E402
 from ganplay.engine.data2d import ring_centers  # noqa: E402
@@ -104,9 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=6, help="interleaved engine/plain rounds")
     ap.add_argument("--steps", type=int, default=300, help="steps per round")
-    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: ganplay's choice)")
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     args = ap.parse_args(argv)
+    if args.threads is None:
+        args.threads = choose_threads(engine_config(args.device))
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
 

@@ -35,6 +35,8 @@ def _config_from_args(args: argparse.Namespace) -> Any:
     apply_overrides(cfg, args.set or [])
     if getattr(args, "steps", None) is not None:
         cfg.train.steps = args.steps
+    if getattr(args, "threads", None) is not None:
+        apply_overrides(cfg, [f"train.threads={args.threads}"])
     return cfg.validate()
 
 
@@ -63,7 +65,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     trainer = Trainer(cfg)
     if trainer.device_message:
         print(f"ganplay: {trainer.device_message}", file=sys.stderr)
+    _use_threads(trainer, args.quiet)
     return _train_and_save(args, trainer, run_dir, None, cfg.train.steps, None)
+
+
+def _use_threads(trainer: Any, quiet: bool) -> None:
+    """Torch's intra-op threads for this run (engine.threads.choose_threads), said on stderr."""
+    import torch
+
+    from .engine.threads import choose_threads, use_threads
+
+    use_threads(choose_threads(trainer.cfg))
+    n = torch.get_num_threads()
+    if not quiet:
+        how = "auto" if trainer.cfg.train.threads == 0 else "train.threads"
+        print(f"ganplay: training on {trainer.device.type} with {n} torch thread{'s' if n > 1 else ''} ({how})",
+              file=sys.stderr)
 
 
 def _resume(args: argparse.Namespace, cfg: Any) -> int:
@@ -84,6 +101,9 @@ def _resume(args: argparse.Namespace, cfg: Any) -> int:
 
     for item in args.set or []:  # live fields (learning rates, loss, ...) may change on resume
         trainer.set(*split_override(item))  # NeedsReset (a ConfigError) for structural fields
+    if args.threads is not None:
+        trainer.set("train.threads", args.threads)
+    _use_threads(trainer, args.quiet)
     # the run's config then reads like that of one straight run of the total length
     trainer.set("train.steps", trainer.step_count + steps)
     out = Path(args.out) if args.out else run_dir
@@ -224,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a GAN headless and write a run folder")
     _add_config_args(p)
     p.add_argument("--steps", type=int, help="training steps (same as --set train.steps=N)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="torch CPU threads (same as --set train.threads=N; default: chosen per workload)")
     p.add_argument("-o", "--out", metavar="DIR", help="run folder (default runs/<time>-<recipe>-<data>)")
     p.add_argument("--print-config", action="store_true",
                    help="print the full resolved config as TOML, each field after its help as a comment, and exit")
@@ -252,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from .engine.threads import passive_openmp
+
+    passive_openmp()   # before torch loads, here and in every training process started from here
     if not argv:
         from .ui.app import main as gui_main
 

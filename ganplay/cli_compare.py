@@ -27,6 +27,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--steps", type=int, default=None, help=f"steps for every configuration (default {DEFAULT_STEPS})")
     p.add_argument("-n", "--eval-n", type=int, default=2500, help="samples for the final metrics (default 2500)")
     p.add_argument("--no-batch", action="store_true", help="train every configuration alone (for timing)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="train in N worker processes of one torch thread each (0: all in this process); "
+                        "default: one per core when the run is long enough (train.threads set: 0)")
     p.add_argument("--json", metavar="FILE", help="write configs + final metrics as JSON")
     p.add_argument("--csv", metavar="FILE", help="write configs + final metrics as CSV")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
@@ -65,15 +68,28 @@ def build_configs(args: argparse.Namespace) -> tuple[list[Any], list[str]]:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .engine.population import Population, comparison_records, format_table, ranking, to_csv, to_json
+    from .engine.config import ConfigError
+    from .engine.population import Population
     from .engine.runs import RunError
+    from .engine.threads import choose_threads, choose_workers, use_threads
 
     cfgs, labels = build_configs(args)
     steps = cfgs[0].train.steps
     for path in (args.json, args.csv):
         if path:
             _check_writable(Path(path), RunError)
-    pop = Population(cfgs, labels, batch=not args.no_batch)
+    if args.workers is not None and args.workers < 0:
+        raise ConfigError("'--workers' must be >= 0")
+    workers = choose_workers(cfgs, steps) if args.workers is None else args.workers
+    use_threads(max(choose_threads(c) for c in cfgs))   # this process: training (no workers), metrics
+    with Population(cfgs, labels, batch=not args.no_batch, workers=workers) as pop:
+        return _train_population(args, pop, steps)
+
+
+def _train_population(args: argparse.Namespace, pop: Any, steps: int) -> int:
+    from .engine.population import comparison_records, format_table, ranking, to_csv, to_json
+    from .engine.runs import RunError
+
     if pop.device_message:
         print(f"ganplay: {pop.device_message}", file=sys.stderr)
     if not args.quiet:
@@ -81,13 +97,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
             print(f"ganplay: {line}", file=sys.stderr)
     every = max(1, steps // 10)
     t0 = time.perf_counter()
-    for s in range(1, steps + 1):
-        pop.step()
+    s = 0
+    while s < steps and not pop.all_stopped:
+        s += pop.run(min(every - s % every, steps - s))   # workers run a chunk without waiting
         if not args.quiet and (s % every == 0 or s == steps):
             rate = s / max(time.perf_counter() - t0, 1e-9)
             print(f"step {s:>7}/{steps}  {rate * len(pop):.0f} GAN steps/s", file=sys.stderr, flush=True)
-        if pop.all_stopped:
-            break
     wall = time.perf_counter() - t0
     rows = pop.evaluate(n=args.eval_n)
     ranked = ranking(rows)

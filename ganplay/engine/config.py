@@ -172,6 +172,10 @@ class TrainConfig:
     seed: int = option(
         0, "Random seed of the networks' initialisation and of the data and z streams.", range=(0, MAX_SEED))
     device: str = option("auto", "Where to train: auto (CUDA when present), CPU or CUDA.", choices=DEVICES)
+    threads: int = option(
+        0, "CPU threads for torch's operations: 0 = auto (chosen per workload by measurement: one for the "
+           "2D MLPs, whose small operations only wait for each other on more), or a number to override it.",
+        range=(0, 1024), live=True)
     eval_every: int = option(
         500, "Metrics every N steps (the window also bounds their cost in time; CLI: 0 = only at the end).",
         range=(0, None), live=True)

@@ -6,6 +6,15 @@ architecture into one :class:`BatchedGroup` (stacked weights, batched matmuls) a
 others, e.g. unrolled GANs, one after another through their own trainers.  ``step()`` advances
 every member by one ``Trainer.step()``; ``member_trainer(i)`` gives a real Trainer holding member
 i's current state, so every metrics/snapshot function and ``state_dict`` work on it unchanged.
+
+With ``workers=N`` (N >= 2; ``threads.choose_workers`` picks it) the training units (batched
+groups, lone members) are spread over N worker processes of one torch thread each, so a
+comparison uses the machine's cores without torch's intra-op threads (which only wait for each
+other on these small operations: ``engine/threads.py``). :func:`plan_units` may split a batched
+group in two so that the workers' loads even out. The members' trainers in this process then
+serve as views: ``member_trainer(i)`` copies the member's state back from its worker. A worker
+trains exactly what the same units would train here (``in_process=True`` runs that plan in this
+process; the tests compare the two bit for bit).
 """
 from __future__ import annotations
 
@@ -14,8 +23,15 @@ import io
 import itertools
 import json
 import math
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import traceback
 from dataclasses import dataclass
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO, Sequence
 
 import numpy as np
 import torch
@@ -25,9 +41,13 @@ from .config import Config, ConfigError, field_names, get_field, set_field, to_d
 from .data import make_data
 from .device import resolve_device
 from .presets import apply_preset
+from .threads import step_cost
 from .trainer import StepStats, Trainer, TrainingDiverged
 
 MAX_MEMBERS = 8
+# In a batched group each member costs about this share of a step alone (8 ring MLPs batched:
+# 1.29x the speed of one after another, bench/compare_throughput.py); used to plan splits only.
+BATCH_DISCOUNT = 0.8
 
 # Short names for the standard comparisons (and for `ganplay compare --vary NAME=a,b`).
 VARY_ALIASES: dict[str, str] = {
@@ -50,23 +70,74 @@ STANDARD_VARIATIONS: dict[str, tuple[str, list[Any]]] = {
 class Member:
     label: str
     cfg: Config
-    trainer: Trainer                # the member's trainer, or its view when batched
-    group: BatchedGroup | None      # None: trains alone through ``trainer.step()``
+    trainer: Trainer                # the member's trainer, or its view when batched or in a worker
+    group: BatchedGroup | None      # None: trains alone through ``trainer.step()`` (or in a worker)
     slot: int = 0                   # index inside the group
     stopped: str | None = None      # the divergence message once a member has diverged
     last: StepStats | None = None
+    worker: int | None = None       # the worker process that trains it (None: this process)
+    in_batch: bool = False          # batched with others inside its worker
 
     @property
     def batched(self) -> bool:
-        return self.group is not None
+        return self.group is not None or self.in_batch
+
+
+# ---------------------------------------------------------------------- planning
+def plan_units(cfgs: Sequence[Config], batch: bool = True, workers: int = 0) -> list[list[int]]:
+    """The training units: lists of member indices, a batched group (2+ members) or one member
+    alone. Members with equal ``batch_key`` form one group. With ``workers`` >= 2 the costliest
+    group is halved (in member order) while that lowers the busiest worker's estimated load, so
+    that e.g. 8 same-shaped members become two groups of 4, one per core."""
+    groups: dict[Any, list[int]] = {}
+    for i, c in enumerate(cfgs):
+        k = batch_key(c) if batch else None
+        groups.setdefault(("alone", i) if k is None else k, []).append(i)
+    units = sorted(groups.values(), key=lambda u: u[0])
+    if workers < 2:
+        return units
+    costs = [step_cost(c) for c in cfgs]
+    while True:
+        best = _makespan(units, costs, workers)
+        splittable = [u for u in units if len(u) >= 2]
+        if not splittable:
+            return units
+        big = max(splittable, key=lambda u: _unit_cost(u, costs))
+        half = (len(big) + 1) // 2
+        trial = sorted([u for u in units if u is not big] + [big[:half], big[half:]], key=lambda u: u[0])
+        if _makespan(trial, costs, workers) >= 0.97 * best:
+            return units
+        units = trial
+
+
+def _unit_cost(unit: Sequence[int], costs: Sequence[float]) -> float:
+    return sum(costs[i] for i in unit) * (BATCH_DISCOUNT if len(unit) > 1 else 1.0)
+
+
+def assign_units(units: Sequence[Sequence[int]], costs: Sequence[float], workers: int) -> list[list[int]]:
+    """Unit indices per worker, costliest unit first onto the least loaded worker (LPT); workers
+    left without a unit are dropped."""
+    load = [0.0] * max(1, workers)
+    out: list[list[int]] = [[] for _ in load]
+    for u in sorted(range(len(units)), key=lambda u: (-_unit_cost(units[u], costs), u)):
+        w = min(range(len(load)), key=lambda w: (load[w], w))
+        out[w].append(u)
+        load[w] += _unit_cost(units[u], costs)
+    return [sorted(ws) for ws in out if ws]
+
+
+def _makespan(units: Sequence[Sequence[int]], costs: Sequence[float], workers: int) -> float:
+    return max(sum(_unit_cost(units[u], costs) for u in ws) for ws in assign_units(units, costs, workers))
 
 
 class Population:
-    """2-8 GANs trained in lockstep; same-shaped ones as one batched problem."""
+    """2-8 GANs trained in lockstep; same-shaped ones as one batched problem; in ``workers``
+    processes when asked (``threads.choose_workers``)."""
 
     def __init__(self, configs: Sequence[Config], labels: Sequence[str] | None = None, *,
                  points: np.ndarray | None = None, device: torch.device | str | None = None,
-                 batch: bool = True):
+                 batch: bool = True, workers: int = 0, in_process: bool = False,
+                 units: Sequence[Sequence[int]] | None = None):
         if not configs:
             raise ConfigError("compare needs at least one configuration")
         if len(configs) > MAX_MEMBERS:
@@ -80,34 +151,75 @@ class Population:
         else:
             self.device, self.device_message = torch.device(device), None
         self.points = points
-        datas: dict[str, Any] = {}   # one data object per distinct data section
-        trainers = []
-        for c in cfgs:
-            key = json.dumps(to_dict(c)["data"], sort_keys=True)
-            if key not in datas:
-                datas[key] = make_data(c.data, points)
-            trainers.append(Trainer(c, data=datas[key], device=self.device))
-        self.members = [Member(lab, c, t, None) for lab, c, t in zip(labels, cfgs, trainers)]
-        self.groups: list[BatchedGroup] = []
-        if batch:
-            by_key: dict[tuple, list[int]] = {}
-            for i, c in enumerate(cfgs):
-                k = batch_key(c)
-                if k is not None:
-                    by_key.setdefault(k, []).append(i)
-            for idx in by_key.values():
-                if len(idx) < 2:
-                    continue   # a lone member is fastest (and exactly itself) in its own trainer
-                g = BatchedGroup([trainers[i] for i in idx])
-                self.groups.append(g)
-                for slot, i in enumerate(idx):
-                    self.members[i].group, self.members[i].slot = g, slot
-            if self.groups:
-                keep_freed_memory()
+        if self.device.type != "cpu":
+            workers = 0   # one GPU: the members share it in this process
+        self.units = [list(u) for u in units] if units is not None else plan_units(cfgs, batch, workers)
+        if sorted(i for u in self.units for i in u) != list(range(len(cfgs))):
+            raise ValueError(f"units {self.units} are not a partition of {len(cfgs)} members")
+        self._pool: _Pool | None = None
+        self._pulled: dict[int, tuple[int, int]] = {}
+        assignment = assign_units(self.units, [step_cost(c) for c in cfgs], workers) if workers >= 2 else []
+        if len(assignment) >= 2 and not in_process:
+            # start the workers first: they import torch and build while this process builds its views
+            self._pool = _Pool(cfgs, labels, points, str(self.device), self.units, assignment)
+        try:
+            datas: dict[str, Any] = {}   # one data object per distinct data section
+            trainers = []
+            for c in cfgs:
+                key = json.dumps(to_dict(c)["data"], sort_keys=True)
+                if key not in datas:
+                    datas[key] = make_data(c.data, points)
+                trainers.append(Trainer(c, data=datas[key], device=self.device))
+            self.members = [Member(lab, c, t, None) for lab, c, t in zip(labels, cfgs, trainers)]
+            self.groups: list[BatchedGroup] = []
+            if self._pool is not None:
+                for w, (members, local_units) in enumerate(self._pool.layout):
+                    for u in local_units:
+                        for li in u:
+                            m = self.members[members[li]]
+                            m.worker, m.in_batch = w, len(u) > 1
+                self._pool.wait_ready()
+            else:
+                for idx in self.units:
+                    if len(idx) < 2:
+                        continue   # a lone member is fastest (and exactly itself) in its own trainer
+                    g = BatchedGroup([trainers[i] for i in idx])
+                    self.groups.append(g)
+                    for slot, i in enumerate(idx):
+                        self.members[i].group, self.members[i].slot = g, slot
+                if self.groups:
+                    keep_freed_memory()
+        except BaseException:
+            self.close()
+            raise
         self.step_count = 0
 
     def __len__(self) -> int:
         return len(self.members)
+
+    def __enter__(self) -> "Population":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def close(self) -> None:
+        """End the worker processes (if any); the members' last pulled states stay readable."""
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            self._pool = None
+            pool.close()
+
+    @property
+    def workers(self) -> int:
+        """Worker processes training the members (0: all train in this process)."""
+        return 0 if self._pool is None else len(self._pool.procs)
 
     @property
     def labels(self) -> list[str]:
@@ -120,17 +232,21 @@ class Population:
     def plan(self) -> list[str]:
         """One line per training unit: which members run batched together, which alone."""
         lines = []
-        for g in self.groups:
-            names = [m.label for m in self.members if m.group is g]
-            lines.append(f"batched ({len(names)}): " + ", ".join(names))
-        alone = [m.label for m in self.members if m.group is None]
+        for u in self.units:
+            if len(u) > 1:
+                lines.append(f"batched ({len(u)}): " + ", ".join(self.members[i].label for i in u))
+        alone = [self.members[u[0]].label for u in self.units if len(u) == 1]
         if alone:
             lines.append("one by one: " + ", ".join(alone))
+        if self._pool is not None:
+            lines.append(f"in {self.workers} worker processes of 1 thread each")
         return lines
 
     # ------------------------------------------------------------------ training
     def step(self) -> list[StepStats | None]:
         """One step of every member still training; None for a member that has stopped."""
+        if self._pool is not None:
+            return self._remote_steps(1)
         out: list[StepStats | None] = [None] * len(self.members)
         for g in self.groups:
             res = g.step()
@@ -150,9 +266,35 @@ class Population:
         self.step_count += 1
         return out
 
-    def run(self, steps: int) -> None:
-        for _ in range(steps):
+    def run(self, steps: int) -> int:
+        """``steps`` steps of every member (fewer once all have stopped); returns how many ran.
+        With workers, each runs its members' steps without waiting for the others between them."""
+        if steps <= 0 or self.all_stopped:
+            return 0
+        if self._pool is not None:
+            before = self.step_count
+            self._remote_steps(steps)
+            return self.step_count - before
+        for n in range(1, steps + 1):
             self.step()
+            if self.all_stopped:
+                return n
+        return steps
+
+    def _remote_steps(self, n: int) -> list[StepStats | None]:
+        assert self._pool is not None
+        out: list[StepStats | None] = [None] * len(self.members)
+        done = 0
+        for (members, _), (ran, last, stopped) in zip(self._pool.layout, self._pool.ask(("step", n))):
+            done = max(done, ran)
+            for li, i in enumerate(members):
+                m = self.members[i]
+                if last[li] is not None:
+                    out[i] = m.last = last[li]
+                if stopped[li] is not None and m.stopped is None:
+                    m.stopped = stopped[li]
+        self.step_count += n if not self.all_stopped else done
+        return out
 
     @property
     def all_stopped(self) -> bool:
@@ -163,7 +305,29 @@ class Population:
         """A Trainer holding member i's current weights, optimiser state, RNG and step
         (``weights_only``: just what drawing and metrics read, cheaper)."""
         m = self.members[i]
+        if m.worker is not None:
+            self._pull(m.worker, weights_only)
+            return m.trainer
         return m.group.sync_view(m.slot, weights_only) if m.group is not None else m.trainer
+
+    def _pull(self, w: int, weights_only: bool) -> None:
+        """Copy the current state of every member of worker ``w`` into their views here."""
+        level = 1 if weights_only else 2
+        if self._pool is None or self._pulled.get(w, (-1, 0)) >= (self.step_count, level):
+            return
+        members = self._pool.layout[w][0]
+        states = self._pool.ask(("state", weights_only), only=w)[0]
+        for i, sd in zip(members, states):
+            t = self.members[i].trainer
+            if weights_only:
+                t.G.load_state_dict(sd["G"])
+                t.D.load_state_dict(sd["D"])
+                if sd.get("G_ema") is not None and t.G_ema is not None:
+                    t.G_ema.load_state_dict(sd["G_ema"])
+                t.step_count = int(sd["step"])
+            else:
+                t.load_state_dict(sd)
+        self._pulled[w] = (self.step_count, level)
 
     def member_state(self, i: int) -> tuple[Config, dict[str, Any]]:
         """(config, Trainer.state_dict()) of member i: what opening it in the playground needs."""
@@ -184,6 +348,155 @@ class Population:
                 row["stopped"] = m.stopped
             out.append(row)
         return out
+
+
+# ---------------------------------------------------------------------- worker processes
+class WorkerError(RuntimeError):
+    """A worker process failed or ended; the message carries its traceback or exit code."""
+
+
+def _send(f: BinaryIO, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    f.write(struct.pack("<Q", len(data)))
+    f.write(data)
+    f.flush()
+
+
+def _recv(f: BinaryIO) -> Any:
+    head = f.read(8)
+    if len(head) < 8:
+        raise EOFError
+    (n,) = struct.unpack("<Q", head)
+    data = f.read(n)
+    if len(data) < n:
+        raise EOFError
+    return pickle.loads(data)
+
+
+class _Pool:
+    """The worker processes of one Population: ``layout[w]`` = (global member indices of worker
+    w, its units in local indices). Requests go to every worker first, then the answers are read,
+    so the workers run at the same time."""
+
+    def __init__(self, cfgs: Sequence[Config], labels: Sequence[str], points: np.ndarray | None,
+                 device: str, units: Sequence[Sequence[int]], assignment: Sequence[Sequence[int]]):
+        self.layout: list[tuple[list[int], list[list[int]]]] = []
+        for unit_ids in assignment:
+            members = sorted(i for u in unit_ids for i in units[u])
+            self.layout.append((members, [[members.index(i) for i in units[u]] for u in unit_ids]))
+        env = dict(os.environ)
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        env["OMP_NUM_THREADS"] = "1"
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self.procs: list[subprocess.Popen] = []
+        try:
+            for members, local_units in self.layout:
+                p = subprocess.Popen(
+                    [sys.executable, "-c", "from ganplay.engine.population import _worker_main; _worker_main()"],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+                self.procs.append(p)
+                _send(p.stdin, {"configs": [cfgs[i] for i in members], "labels": [labels[i] for i in members],
+                                "points": points, "device": device, "units": local_units, "threads": 1})
+        except BaseException:
+            self.close()
+            raise
+
+    def wait_ready(self) -> None:
+        for w in range(len(self.procs)):
+            self._answer(w)
+
+    def ask(self, msg: Any, only: int | None = None) -> list[Any]:
+        ws = range(len(self.procs)) if only is None else [only]
+        for w in ws:
+            try:
+                _send(self.procs[w].stdin, msg)
+            except (OSError, ValueError):
+                pass   # the answer below says why
+        return [self._answer(w) for w in ws]
+
+    def _answer(self, w: int) -> Any:
+        p = self.procs[w]
+        try:
+            kind, value = _recv(p.stdout)
+        except (EOFError, OSError, ValueError):
+            code = p.poll()
+            raise WorkerError(f"compare worker {w + 1} ended (exit code {code})") from None
+        if kind == "error":
+            raise WorkerError(f"compare worker {w + 1} failed:\n{value}")
+        return value
+
+    def close(self) -> None:
+        for p in self.procs:
+            try:
+                _send(p.stdin, ("close", None))
+                p.stdin.close()
+            except (OSError, ValueError):
+                pass
+        for p in self.procs:
+            try:
+                p.wait(5.0)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            if p.stdout is not None:
+                p.stdout.close()
+        self.procs = []
+
+
+def _worker_main() -> None:
+    """A compare worker: trains its members (an in-process Population over its units) on
+    request from the parent, through length-prefixed pickles on stdin/stdout."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)                                   # a stray print must not corrupt the channel
+    sys.stdout = sys.stderr
+    inp = sys.stdin.buffer
+    try:
+        init = _recv(inp)
+    except EOFError:
+        return
+    try:
+        torch.set_num_threads(int(init["threads"]))
+        pop = Population(init["configs"], init["labels"], points=init["points"], device=init["device"],
+                         units=init["units"])
+    except Exception:
+        _send(out, ("error", traceback.format_exc()))
+        return
+    _send(out, ("ready", None))
+    while True:
+        try:
+            kind, arg = _recv(inp)
+        except EOFError:
+            return
+        try:
+            if kind == "close":
+                return
+            if kind == "step":
+                ran = 0
+                last: list[StepStats | None] = [None] * len(pop)
+                for _ in range(int(arg)):
+                    last = pop.step()
+                    ran += 1
+                    if pop.all_stopped:
+                        break
+                _send(out, ("ok", (ran, last, [m.stopped for m in pop.members])))
+            elif kind == "state":
+                states = []
+                for i in range(len(pop)):
+                    t = pop.member_trainer(i, bool(arg))
+                    if arg:
+                        states.append({"G": t.G.state_dict(), "D": t.D.state_dict(), "step": t.step_count,
+                                       "G_ema": None if t.G_ema is None else t.G_ema.state_dict()})
+                    else:
+                        states.append(t.state_dict())
+                _send(out, ("ok", states))
+            else:
+                _send(out, ("error", f"unknown request {kind!r}"))
+        except Exception:
+            _send(out, ("error", traceback.format_exc()))
 
 
 # ---------------------------------------------------------------------- building comparisons

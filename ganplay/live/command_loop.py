@@ -25,7 +25,8 @@ PUBLISH_MAX_GAP_S = 3.0
 
 
 def default_threads() -> int:
-    """Leave the GUI a core by default."""
+    """The most threads a window's loop gives torch on its own: all cores but one, left to the
+    GUI. Within it, ``engine.threads.choose_threads`` picks per workload (one for the 2D MLPs)."""
     return max(1, (os.cpu_count() or 2) - 1)
 
 
@@ -42,7 +43,10 @@ class CommandLoop:
         self.emit_frame = emit_frame
         self.emit = emit_event
         self._stopped = stopped
+        # None: chosen per workload (fit_threads) up to default_threads(); a number: fixed
+        self._auto_threads = torch_threads is None
         self.torch_threads = torch_threads or default_threads()
+        self._threads_for: Any = None
         self.running = False
         self.handled: Counter[str] = Counter()   # commands handled, by type name (Describe shows it)
         self._dirty = True
@@ -69,8 +73,32 @@ class CommandLoop:
         """Runs first in the loop's own thread or process (torch threads, imports)."""
         import torch
 
-        # interop threads can only be set once per process, so not here
-        torch.set_num_threads(self.torch_threads)
+        # interop threads can only be set once per process, so not here; with automatic threads,
+        # one until a command builds an engine (fit_threads)
+        torch.set_num_threads(1 if self._auto_threads else self.torch_threads)
+
+    def engine_configs(self) -> list[Any]:
+        """The configs of what the loop trains: its ``trainer``'s or its ``pop``'s (none yet: [])."""
+        trainer, pop = getattr(self, "trainer", None), getattr(self, "pop", None)
+        if trainer is not None:
+            return [trainer.cfg]
+        return list(pop.configs) if pop is not None else []
+
+    def fit_threads(self) -> None:
+        """Torch's threads for the engine the last command built or changed (Reset, a session, a
+        comparison, ``SetField('train.threads')``): ``engine.threads.choose_threads``, at most
+        ``torch_threads`` unless the config sets ``train.threads``. Fixed threads stay as given."""
+        if not self._auto_threads:
+            return
+        cfgs = self.engine_configs()
+        key = tuple((id(c), c.train.threads, c.train.device) for c in cfgs)
+        if not cfgs or key == self._threads_for:
+            return
+        self._threads_for = key
+        from ganplay.engine.threads import choose_threads, use_threads
+
+        asked = max(c.train.threads for c in cfgs)
+        use_threads(asked if asked > 0 else min(self.torch_threads, max(choose_threads(c) for c in cfgs)))
 
     def busy(self) -> bool:
         """True while there is training to do (the queue is then polled, not waited on)."""
@@ -134,3 +162,4 @@ class CommandLoop:
             self.emit(P.Failed(f"'{name}' failed", f"{type(exc).__name__}: {exc}"))
         else:
             self.handled[name] += 1
+            self.fit_threads()

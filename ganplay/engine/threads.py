@@ -1,0 +1,150 @@
+"""How many CPU threads torch gets, and how a comparison spreads over the cores.
+
+Measured (``bench/contention.py``, 2 cores): a GAN step here is hundreds of small operations
+(an MLP layer of 128 on a batch of 256 is ~0.1 ms), and torch splits each one over its intra-op
+threads, which then meet at a barrier after every operation. On an idle machine a second thread
+already loses (the ``stable`` ring recipe: 1.25x faster on one thread). Beside one CPU-bound
+process the barrier waits for a thread the scheduler has parked, every operation: 2-3 steps/s
+instead of ~300. OpenMP's default wait policy makes it worse: the waiting thread spins and burns
+the time slice its partner needs (``OMP_WAIT_POLICY=PASSIVE`` sleeps instead; measured: the
+DCGAN on 2 threads beside a busy process went from 0.15x to 1.0x the speed of 1 thread).
+
+So: one thread for the 2D MLPs, the convolutional DCGAN (operations of milliseconds) on up to
+``DCGAN_THREADS``; OpenMP waits passively (set before torch starts, by the ``ganplay`` command);
+and a comparison uses the other cores through worker processes of one thread each
+(``Population(workers=...)``, :func:`choose_workers`) rather than through threads.
+
+``train.threads`` (0 = auto) overrides the choice for one run.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Sequence
+
+# The DCGAN's convolutions (batch 64, 64-128 channels on 7x7 and 14x14) are large enough to share;
+# measured on 2 cores, quiet and beside a busy process (README, "Threads").
+DCGAN_THREADS = 2
+# An MLP whose matrix products are this many multiply-adds per step or more may share them too
+# (batch x sum of width^2 over both networks' layers; the presets' largest is 256 x 2 x 2 x 128^2
+# = 17M, which one thread runs fastest).
+BIG_MLP_MACS = 512 * 1024 * 1024
+BIG_MLP_THREADS = 2
+# A comparison starts worker processes only when the work is worth their start (importing torch
+# and building the trainers costs each worker ~2-4 s): at least this many estimated seconds.
+MIN_PARALLEL_S = 6.0
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+_set_before_torch = False   # passive_openmp() ran before this process loaded torch
+
+
+def passive_openmp() -> bool:
+    """Ask OpenMP to sleep, not spin, while a thread waits for its partners (``OMP_WAIT_POLICY``),
+    for this process if torch is not loaded yet and for every process it starts. A value the
+    user set is kept. Returns True when this process's torch will wait passively."""
+    global _set_before_torch
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if "torch" not in sys.modules:
+        _set_before_torch = True
+    return waits_passively()
+
+
+def waits_passively() -> bool:
+    """Whether this process's OpenMP waits passively: ``OMP_WAIT_POLICY=PASSIVE`` in the
+    environment the process started with, or set here before torch loaded. (Set later, it only
+    reaches the processes this one starts.)"""
+    if os.environ.get("OMP_WAIT_POLICY", "").strip().upper() != "PASSIVE":
+        return False
+    if _set_before_torch or "torch" not in sys.modules:
+        return True
+    try:
+        with open("/proc/self/environ", "rb") as f:
+            return b"OMP_WAIT_POLICY=PASSIVE" in f.read().upper().split(b"\0")
+    except OSError:
+        return True   # no /proc: trust the environment
+
+
+def _on_gpu(cfg: Any) -> bool:
+    if cfg.train.device == "cpu":
+        return False
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except Exception:
+        return False
+
+
+def mlp_macs(cfg: Any) -> int:
+    """Multiply-adds of one forward pass of G and D over a batch (the hidden layers dominate)."""
+    m = cfg.model
+    return cfg.train.batch_size * (m.g_depth * m.g_width ** 2 + m.d_depth * m.d_width ** 2)
+
+
+def choose_threads(cfg: Any, cores: int | None = None, passive: bool | None = None) -> int:
+    """Torch's intra-op thread count for training ``cfg``: ``train.threads`` when set, else one
+    for the 2D MLPs (and on a GPU, where the CPU only launches kernels), up to
+    :data:`DCGAN_THREADS` for the DCGAN and :data:`BIG_MLP_THREADS` for very wide MLPs, never
+    more than the cores there are, and those only where OpenMP waits passively
+    (:func:`waits_passively`; ``passive`` overrides the check): spinning threads beside a busy
+    process cost the DCGAN 3-7x."""
+    if cfg.train.threads > 0:
+        return int(cfg.train.threads)
+    cores = available_cores() if cores is None else max(1, cores)
+    if _on_gpu(cfg) or not (waits_passively() if passive is None else passive):
+        return 1
+    if cfg.model.arch == "dcgan":
+        return max(1, min(cores, DCGAN_THREADS))
+    if mlp_macs(cfg) >= BIG_MLP_MACS:
+        return max(1, min(cores, BIG_MLP_THREADS))
+    return 1
+
+
+def use_threads(n: int) -> int:
+    """Set torch's intra-op threads to ``n`` (when they differ); returns ``n``."""
+    import torch
+
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+# ---------------------------------------------------------------------- comparisons
+def step_cost(cfg: Any) -> float:
+    """A rough cost of one training step, in milliseconds of one core (for planning which
+    members share a worker, not for promises): ~1.2 ms per MLP update of the default size,
+    D updates with a gradient penalty 2.5 times that, unrolled G updates k D steps more."""
+    m, t, lc = cfg.model, cfg.train, cfg.loss
+    if m.arch == "dcgan":
+        size = 200.0
+    else:
+        size = max(0.15, mlp_macs(cfg) / (256 * 2 * 2 * 128 ** 2))
+    penalty = lc.name == "wgan-gp" or lc.gp > 0 or lc.r1 > 0
+    d_cost = 2.5 if penalty else 1.0
+    updates = t.d_steps * d_cost + 1 + t.unrolled
+    return 1.2 * size * updates
+
+
+def choose_workers(cfgs: Sequence[Any], steps: int | None = None, cores: int | None = None) -> int:
+    """How many worker processes a comparison of ``cfgs`` should train in (0: in this process).
+
+    One per core up to one per member, on the CPU, when the estimated work (``steps`` of every
+    member one after another) is at least :data:`MIN_PARALLEL_S`; ``steps`` None: a live
+    comparison without an end, always worth it. A config that sets ``train.threads`` keeps the
+    comparison in this process, on those threads."""
+    cores = available_cores() if cores is None else max(1, cores)
+    if cores < 2 or len(cfgs) < 2 or any(_on_gpu(c) for c in cfgs):
+        return 0
+    if any(c.train.threads > 0 for c in cfgs):
+        return 0
+    if steps is not None and steps * sum(step_cost(c) for c in cfgs) / 1e3 < MIN_PARALLEL_S:
+        return 0
+    return min(cores, len(cfgs))
