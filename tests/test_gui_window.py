@@ -222,6 +222,14 @@ def test_divergence_pauses_and_offers_the_last_good_state(qtbot, thread_window, 
     w = thread_window
     _reset(qtbot, w)
     tr = w.worker.trainer
+    good_lr = w.config.train.lr_d
+    # a live edit after the last good state: going back must bring the panel, the window's
+    # config and the optimiser back to the good state's rate together (issue 16 item 5)
+    lr_edit = w.setup_panel.widgets["train.lr_d"]
+    lr_edit.setText("5")
+    with qtbot.waitSignal(w.eventHandled, timeout=5000, check_params_cb=lambda ev: isinstance(ev, P.FieldSet)):
+        lr_edit.editingFinished.emit()
+    assert w.config.train.lr_d == 5.0
 
     def diverge(mode="both"):
         raise TrainingDiverged("discriminator loss became nan at step 1 (test)")
@@ -235,6 +243,9 @@ def test_divergence_pauses_and_offers_the_last_good_state(qtbot, thread_window, 
     with qtbot.waitSignal(w.worker.event, timeout=5000, check_params_cb=lambda ev: isinstance(ev, P.Restored)):
         w.banner_restore.click()
     assert not w.banner.isVisible()
+    qtbot.waitUntil(lambda: w.config.train.lr_d == good_lr, timeout=5000)
+    assert w.setup_panel.widgets["train.lr_d"].text() == f"{good_lr:g}"
+    assert [g["lr"] for g in tr.opt_d.param_groups] == [good_lr] and not w.pending
 
 
 def test_image_data_shows_a_sample_grid(qtbot, thread_window):

@@ -33,7 +33,7 @@ from .charts import ChartPanel
 from .help_text import FIRST_RUN_HINT, MNIST_CREDIT
 from .settings import make_settings
 from .setup_panel import SetupPanel
-from .worker import default_backend, make_worker
+from .worker import PreviewWorker, default_backend, make_worker
 
 REDRAW_MS = 33  # ~30 frames per second; training speed does not depend on it
 # The worker holds the GIL between torch calls; a short switch interval (CPython's default is
@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
     engineReady = Signal()            # the first trainer is built
     resetDone = Signal()              # a new trainer is in place (after Reset, a preset, new data)
     eventHandled = Signal(object)     # every protocol.Event, after the window has handled it
+    previewShown = Signal()           # the real data are on the canvas before the engine is up
 
     def __init__(self, config: C.Config | None = None, settings: Any = None,
                  data: Any = None, points: np.ndarray | None = None, backend: str | None = None):
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self._drawing: list[np.ndarray] = []
         self._bundle: Any = None
         self.engine_ready = False
+        self._deaths = 0   # training processes lost since a trainer was last built
         self._events = self._event_table()
         self.redraw_ms: deque[float] = deque(maxlen=2000)  # GUI cost per frame, for the bench
         sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -102,6 +104,17 @@ class MainWindow(QMainWindow):
         self.redraw_timer.start()
         # the worker imports torch (seconds): start it once the window can paint
         QTimer.singleShot(0, self._start_worker)
+        # meanwhile the real data, built in a thread of this process, fill the empty canvas
+        self._preview = PreviewWorker(self.config.data, self._points_for(self.config), self)
+        self._preview.ready.connect(self._show_preview)
+        QTimer.singleShot(0, self._preview.start)
+
+    def _show_preview(self, fr: Any) -> None:
+        if fr is not None and self._latest is None and not self.engine_ready:
+            self.canvas.show_frame(fr)
+            if not self.statusBar().currentMessage():  # never hide news about the training process
+                self.statusBar().showMessage("The real data; the networks are being built in the training process...", 5000)
+            self.previewShown.emit()
 
     # ================================================================== the model's views
     @property
@@ -488,6 +501,7 @@ class MainWindow(QMainWindow):
         """Stop the worker (within about a second) before Qt destroys the thread object."""
         self._closed = True
         self.redraw_timer.stop()
+        self._preview.wait(10_000)  # a few seconds at most: it only samples the data
         if self.worker.isRunning():
             if not self.worker.stop(1500):
                 self.worker.wait(10_000)  # a very long step: still never terminate()
@@ -558,6 +572,10 @@ class MainWindow(QMainWindow):
                         "Draw points on the canvas (Draw data) or load a CSV/NPY file first.")
             return
         self.banner.hide()
+        if not self.worker.isRunning() and getattr(self, "_deaths", 0) >= 2:
+            self._deaths = 0
+            self._replace_worker(self.backend)  # it builds its trainer from the draft
+            return
         self.worker.send(P.Reset(cfg, self._points_for(cfg), self._data if self._data_matches(cfg) else None))
 
     def _points_for(self, cfg: C.Config) -> np.ndarray | None:
@@ -855,7 +873,7 @@ class MainWindow(QMainWindow):
             P.FieldSet: lambda ev: self.model.confirm(ev.path, ev.value),
             P.FieldRejected: self._on_field_rejected,
             P.Diverged: self._on_diverged,
-            P.Restored: lambda ev: self.statusBar().showMessage(f"Back at step {ev.step}, the last good state", 5000),
+            P.Restored: self._on_restored,
             P.StoppedAt: self._on_stopped_at,
             P.GeneratorExported: lambda ev: self._file_done(f"Exported the generator to {ev.path}"),
             P.SessionSaved: lambda ev: self._file_done(f"Saved the session to {ev.path}"),
@@ -878,6 +896,7 @@ class MainWindow(QMainWindow):
         self.eventHandled.emit(ev)
 
     def _on_engine_reset(self, ev: P.EngineReset) -> None:
+        self._deaths = 0
         self.model.apply(ev.config)
         if not self._matches_any_preset():
             self.setup_panel.set_preset_name(None)
@@ -925,6 +944,11 @@ class MainWindow(QMainWindow):
         self.model.set_running(False)
         self._banner(f"Training diverged: {ev.message}", actions=True, last_good=ev.last_good)
 
+    def _on_restored(self, ev: P.Restored) -> None:
+        if ev.config is not None:  # the trainer's settings went back too: the panel follows
+            self.model.apply(ev.config)
+        self.statusBar().showMessage(f"Back at step {ev.step}, the last good state", 5000)
+
     def _on_stopped_at(self, ev: P.StoppedAt) -> None:
         self.model.set_running(False)
         self.sps_label.setText("0 steps/s")
@@ -957,6 +981,13 @@ class MainWindow(QMainWindow):
         self._replace_worker("thread")
 
     def _on_worker_died(self, ev: P.WorkerDied) -> None:
+        # a process that dies again before building its trainer would die forever: stop trying
+        self._deaths += 1
+        if self._deaths >= 2:
+            self._error("The training process cannot start",
+                        f"It ended twice in a row, the last time with {ev.message}\n\nNo new one was started; "
+                        "change the settings and press Reset, or restart ganplay.")
+            return
         self._replace_worker(self.backend)
         self._error("The training process stopped unexpectedly",
                     f"It ended with {ev.message}. A new one has started on the current settings; "
