@@ -79,6 +79,12 @@ class History:
         for name, vals in stats.items():
             if name != "step":
                 self.get(name).extend(steps, vals)
+        # what a critic or an f-GAN's D estimates (their charts show these, not probabilities):
+        # E[D(x)] - E[D(G(z))] is a Wasserstein critic's W1 estimate; -L_D an f-GAN's bound
+        if "score_real" in stats and "score_fake" in stats:
+            self.get("critic_gap").extend(steps, np.asarray(stats["score_real"]) - np.asarray(stats["score_fake"]))
+        if "loss_d" in stats:
+            self.get("f_estimate").extend(steps, -np.asarray(stats["loss_d"]))
 
     def add_metrics(self, step: int, metrics: dict[str, float]) -> None:
         m = dict(metrics)

@@ -17,18 +17,31 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from ganplay.engine.history import History, Series  # noqa: F401  (Series: the charts' buffers)
 
 
-# (plot title, [(series, label, colour)], y label)
-STEP_PLOTS = (
-    ("Losses", [("loss_d", "D loss", "#d62728"), ("loss_g", "G loss", "#1f77b4")]),
-    ("Mean D output", [("d_real", "D(x)", "#2ca02c"), ("d_fake", "D(G(z))", "#ff7f0e")]),
-    ("Gradient norms", [("grad_d", "|grad D|", "#d62728"), ("grad_g", "|grad G|", "#1f77b4")]),
-)
-METRIC_PLOTS = (
-    ("Modes covered and high-quality samples (%)", [("modes_pct", "% modes covered", "#2ca02c"),
-                                                    ("hq_pct", "% high quality", "#9467bd")]),
-    ("W1 and JSD (as D sees it)", [("w1", "W1", "#8c564b"), ("jsd", "JSD (batch)", "#e377c2"),
-                                   ("jsd_eval", "JSD (2,500 samples)", "#7f7f7f")]),
-)
+# (plot title, [(series, label, colour)])
+LOSS_PLOT = ("Losses", [("loss_d", "D loss", "#d62728"), ("loss_g", "G loss", "#1f77b4")])
+GRAD_PLOT = ("Gradient norms", [("grad_d", "|grad D|", "#d62728"), ("grad_g", "|grad G|", "#1f77b4")])
+# What D's output means depends on the loss: a probability for the classic GAN losses, a raw score
+# for a Wasserstein or hinge critic and for an f-GAN's T(x) (a sigmoid of those means nothing).
+D_OUTPUT_PLOTS = {
+    "prob": ("Mean D output", [("d_real", "D(x)", "#2ca02c"), ("d_fake", "D(G(z))", "#ff7f0e")]),
+    "critic": ("Critic scores (raw, not probabilities)", [("score_real", "D(x)", "#2ca02c"),
+                                                          ("score_fake", "D(G(z))", "#ff7f0e")]),
+    "fgan": ("Mean T(x) of the f-GAN (raw scores)", [("score_real", "T(x)", "#2ca02c"),
+                                                     ("score_fake", "T(G(z))", "#ff7f0e")]),
+}
+MODES_PLOT = ("Modes covered and high-quality samples (%)", [("modes_pct", "% modes covered", "#2ca02c"),
+                                                             ("hq_pct", "% high quality", "#9467bd")])
+# The distance each loss estimates, beside W1 measured from samples.
+DISTANCE_PLOTS = {
+    "prob": ("W1 and JSD (as D sees it)", [("w1", "W1", "#8c564b"), ("jsd", "JSD (batch)", "#e377c2"),
+                                           ("jsd_eval", "JSD (2,500 samples)", "#7f7f7f")]),
+    "critic": ("W1: from samples, and the critic's estimate", [
+        ("w1", "W1 (samples)", "#8c564b"), ("critic_gap", "E[D(x)] - E[D(G(z))]", "#e377c2")]),
+    "fgan": ("W1 and the f-divergence estimate", [
+        ("w1", "W1 (samples)", "#8c564b"), ("f_estimate", "-L_D (the divergence's lower bound)", "#e377c2")]),
+}
+STEP_PLOTS = (LOSS_PLOT, D_OUTPUT_PLOTS["prob"], GRAD_PLOT)
+METRIC_PLOTS = (MODES_PLOT, DISTANCE_PLOTS["prob"])
 # Image data (MNIST, Stacked MNIST): the shipped classifier's figures on 500 samples.
 IMAGE_METRIC_PLOTS = (
     ("Classes present, precision, recall (%)", [("modes_pct", "% classes present", "#2ca02c"),
@@ -38,11 +51,36 @@ IMAGE_METRIC_PLOTS = (
     ("Fréchet distance (classifier features)", [("fid", "Fréchet distance", "#8c564b")]),
 )
 METRIC_KINDS = {"2d": METRIC_PLOTS, "image": IMAGE_METRIC_PLOTS}
+
+
+def loss_family(loss: str) -> str:
+    """'critic' (WGAN, WGAN-GP, hinge), 'fgan' (f-GAN divergences) or 'prob' (D is a probability)."""
+    if loss in ("wgan", "wgan-gp", "hinge"):
+        return "critic"
+    return "fgan" if loss.startswith("f-") else "prob"
+
+
+def chart_kind(data: str, loss: str) -> str:
+    """'2d' or 'image', with '/critic' or '/fgan' for those losses: which charts the window shows."""
+    fam = loss_family(loss)
+    return data if fam == "prob" else f"{data}/{fam}"
+
+
+def kind_plots(kind: str) -> tuple:
+    """The (title, series) of every chart of a kind, top to bottom."""
+    data, _, fam = kind.partition("/")
+    fam = fam or "prob"
+    metrics = IMAGE_METRIC_PLOTS if data == "image" else (MODES_PLOT, DISTANCE_PLOTS[fam])
+    return (LOSS_PLOT, D_OUTPUT_PLOTS[fam], GRAD_PLOT) + tuple(metrics)
+
+
+KINDS = tuple(chart_kind(d, loss) for d in ("2d", "image") for loss in ("ns", "wgan", "f-kl"))
 # plots with a log y axis: the Fréchet distance falls from ~1000 to ~10 and the end matters
 LOG_Y_PLOTS = frozenset({"Fréchet distance (classifier features)"})
 # series measured every few hundred steps: drawn with dots so single points show
 SPARSE_SERIES = frozenset({"modes_pct", "hq_pct", "w1", "jsd_eval", "precision_pct", "recall_pct",
                            "mnist_score", "fid"})
+ALL_PLOTS = {title: series for kind in ("2d", "2d/critic", "2d/fgan", "image") for title, series in kind_plots(kind)}
 
 
 def _fmt(v: float) -> str:
@@ -63,15 +101,14 @@ class ChartPanel(QWidget):
         lay.addWidget(self.layout_widget)
         self.plots: dict[str, pg.PlotItem] = {}
         self._names: dict[int, str] = {}   # id(curve) -> its legend name (a key may differ by kind)
-        # per kind of data, its metric plots and every curve shown (the step plots are shared)
-        self._kind_curves: dict[str, dict[str, pg.PlotDataItem]] = {}
+        # every chart once; per kind, the curves on show (a key names one curve within a kind)
         self._seen: dict[int, int] = {}
-        step_curves = self._make_plots(STEP_PLOTS)
-        for kind, plots in METRIC_KINDS.items():
-            self._kind_curves[kind] = {**step_curves, **self._make_plots(plots)}
+        plot_curves = {title: self._make_plots(((title, series),)) for title, series in ALL_PLOTS.items()}
+        self._kind_curves: dict[str, dict[str, pg.PlotDataItem]] = {
+            kind: {k: c for title, _ in kind_plots(kind) for k, c in plot_curves[title].items()} for kind in KINDS}
         self.plots["Mean D output"].addLine(y=0.5, pen=pg.mkPen("#888", style=pg.QtCore.Qt.PenStyle.DashLine))
         self.plots["MNIST score (10 = sure and balanced)"].setLimits(yMin=0, yMax=11)
-        first = self.plots[STEP_PLOTS[0][0]]
+        first = self.plots[LOSS_PLOT[0]]
         for p in self.plots.values():
             if p is not first:
                 p.setXLink(first)
@@ -125,8 +162,10 @@ class ChartPanel(QWidget):
         return self._kind_curves[self.kind]
 
     def set_kind(self, kind: str) -> None:
-        """Show the metric plots of '2d' (modes, high quality, W1, JSD) or 'image' data (classes
-        present, precision/recall, MNIST score, Fréchet distance)."""
+        """Show the charts of a kind (``chart_kind``): the metric plots of '2d' (modes, high quality,
+        W1, JSD) or 'image' data (classes present, precision/recall, MNIST score, Fréchet
+        distance), and for critic and f-GAN losses their raw scores and the distance they estimate
+        instead of D's probabilities and the JSD."""
         if kind == self.kind:
             return
         self._hide_hover()
@@ -134,7 +173,7 @@ class ChartPanel(QWidget):
         for item in list(lw.ci.items):
             lw.removeItem(item)
         row = 0
-        for title, _ in STEP_PLOTS + METRIC_KINDS[kind]:
+        for title, _ in kind_plots(kind):
             lw.addItem(self.plots[title], row=row, col=0)
             row += 1
         lw.addItem(self.bar_plot, row=row, col=0)
@@ -144,14 +183,14 @@ class ChartPanel(QWidget):
 
     @property
     def metric_curve_keys(self) -> list[str]:
-        return [k for _, s in METRIC_KINDS[self.kind] for k, _, _ in s]
+        return [k for _, s in kind_plots(self.kind)[3:] for k, _, _ in s]
 
     def refresh(self, max_plots: int = 0) -> int:
         """Push changed series to their curves, plot after plot. With ``max_plots`` > 0 it stops
         after that many plots changed and goes on from the next one on the following call: the
         window spreads the charts over its frames, so no single frame paints them all. Returns how
         many plots changed."""
-        plots = STEP_PLOTS + METRIC_KINDS[self.kind]
+        plots = kind_plots(self.kind)
         n, done = len(plots), 0
         for i in range(n):
             idx = (self._next_plot + i) % n
@@ -200,7 +239,7 @@ class ChartPanel(QWidget):
 
     def legend_text(self, key: str) -> str:
         """The legend entry of a curve on show, as text ("D loss 0.693")."""
-        for title, series in STEP_PLOTS + METRIC_KINDS[self.kind]:
+        for title, series in kind_plots(self.kind):
             if any(k == key for k, _, _ in series):
                 return self.plots[title].legend.getLabel(self.curves[key]).text
         raise KeyError(key)
@@ -219,7 +258,7 @@ class ChartPanel(QWidget):
         return False
 
     def _plot_at(self, pos: QPointF) -> str | None:
-        for title, _ in STEP_PLOTS + METRIC_KINDS[self.kind]:
+        for title, _ in kind_plots(self.kind):
             vb = self.plots[title].getViewBox()
             if vb.sceneBoundingRect().contains(pos):
                 return title
@@ -233,7 +272,7 @@ class ChartPanel(QWidget):
         plot = self.plots[title]
         vb = plot.getViewBox()
         mx = vb.mapSceneToView(pos).x()
-        series = dict(STEP_PLOTS + METRIC_KINDS[self.kind])[title]
+        series = dict(kind_plots(self.kind))[title]
         near = []   # (key, step, value) of each curve's point nearest the mouse's step
         for key, _, _ in series:
             x, y = self.curves[key].getOriginalDataset()
@@ -289,7 +328,7 @@ class ChartPanel(QWidget):
 
     def _update_x(self) -> None:
         x_hi = 0.0
-        for _, series in STEP_PLOTS + METRIC_KINDS[self.kind]:
+        for _, series in kind_plots(self.kind):
             for key, _, _ in series:
                 s = self.history.series.get(key)
                 if s is not None and s.n:
@@ -298,7 +337,7 @@ class ChartPanel(QWidget):
         # per doubling of the step count, not every few seconds.
         if x_hi > self._x_max or x_hi < self._x_max / 4:
             self._x_max = max(10.0, x_hi * 2.0)
-            self.plots[STEP_PLOTS[0][0]].setXRange(0, self._x_max, padding=0)
+            self.plots[LOSS_PLOT[0]].setXRange(0, self._x_max, padding=0)
 
     def set_bars(self, counts: np.ndarray | None, covered: np.ndarray | None = None,
                  title: str = "Samples per mode") -> None:

@@ -17,7 +17,7 @@ from ganplay.engine import config as C
 from ganplay.live.layers import LAYERS, LayerSpec
 
 from . import help_text as H
-from .charts import IMAGE_METRIC_PLOTS, METRIC_PLOTS, STEP_PLOTS
+from .charts import D_OUTPUT_PLOTS, DISTANCE_PLOTS, IMAGE_METRIC_PLOTS, METRIC_PLOTS, STEP_PLOTS
 
 SECTIONS = (("canvas", "The canvas"), ("charts", "The charts"), ("setup", "The setup panel"),
             ("toolbar", "The toolbar"), ("compare", "Compare recipes"), ("latent", "The latent explorer"),
@@ -69,6 +69,10 @@ def guide_html(layers: Iterable[LayerSpec] = LAYERS, toolbar: Iterable[QAction] 
         _dl(_chart_rows(STEP_PLOTS)),
         "<p>For 2-D data:</p>", _dl(_chart_rows(METRIC_PLOTS)),
         "<p>For MNIST and Stacked MNIST:</p>", _dl(_chart_rows(IMAGE_METRIC_PLOTS)),
+        "<p>For a Wasserstein or hinge critic (WGAN, WGAN-GP, hinge) D's output is a score, not a "
+        "probability; the charts show instead:</p>",
+        _dl(_chart_rows((D_OUTPUT_PLOTS["critic"], DISTANCE_PLOTS["critic"]))),
+        "<p>For the f-GANs:</p>", _dl(_chart_rows((D_OUTPUT_PLOTS["fgan"], DISTANCE_PLOTS["fgan"]))),
         f"<p>{escape(H.GUIDE_BARS)}</p>",
         '<h3><a name="setup"></a>The setup panel</h3>',
         f"<p>{escape(H.GUIDE_SETUP)}</p>",

@@ -70,6 +70,18 @@ CHART_HELP: dict[str, str] = {
     "W1 and JSD (as D sees it)": "W1: the Wasserstein-1 distance between real and generated samples "
                                  "(lower is better). JSD: the Jensen-Shannon divergence that D's "
                                  "outputs imply, on a batch and on 2,500 samples.",
+    "Critic scores (raw, not probabilities)": "A critic's mean score on real and generated data. Only "
+                                               "their difference means something: the critic's "
+                                               "estimate of W1 (next chart).",
+    "Mean T(x) of the f-GAN (raw scores)": "The f-GAN's variational function T on real and generated "
+                                           "data, before its output activation.",
+    "W1: from samples, and the critic's estimate": "W1 between real and generated samples, and "
+                                                   "E[D(x)] - E[D(G(z))], the critic's estimate of it "
+                                                   "(only as good as the Lipschitz constraint: clipping "
+                                                   "or the gradient penalty; for hinge, a margin).",
+    "W1 and the f-divergence estimate": "W1 between real and generated samples, and -L_D: the "
+                                        "variational lower bound on the f-divergence that D has "
+                                        "found (with GP or R1 on, minus their penalty).",
     "Classes present, precision, recall (%)": "With the shipped MNIST classifier: the digits present "
                                               "among 500 samples, and k-NN precision (samples that "
                                               "look real) and recall (real digits the samples cover).",

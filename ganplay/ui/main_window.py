@@ -29,7 +29,7 @@ from ganplay.live.loop import SPEEDS
 from ganplay.live.window_model import WindowModel
 
 from .canvas import DataCanvas
-from .charts import ChartPanel
+from .charts import ChartPanel, chart_kind
 from .help_text import FIRST_RUN_HINT, MNIST_CREDIT
 from .settings import make_settings
 from .setup_panel import SetupPanel
@@ -843,7 +843,7 @@ class MainWindow(QMainWindow):
         t0 = time.perf_counter()
         self.frames_drawn += 1
         self.canvas.show_frame(fr)
-        kind = "image" if fr.images is not None else "2d"
+        kind = chart_kind("image" if fr.images is not None else "2d", self.config.loss.name)
         if kind != self.charts.kind:
             self.charts.set_kind(kind)
         # while training, one chart per frame (each still redraws a few times a second): a
