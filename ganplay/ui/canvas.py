@@ -123,6 +123,7 @@ class DataCanvas(QWidget):
         self._view_timer.timeout.connect(self._emit_view)
         self._sent_view: tuple[float, float, float, float] | None = None
         self._widened = False    # the view follows samples beyond the data's bounds
+        self._asked: tuple[float, float, float, float] | None = None   # the last widened range asked for
         self._calm = 0           # frames since then with (nearly) every sample back home
         self.image_widget = pg.GraphicsLayoutWidget()
         self.image_widget.setBackground("w")
@@ -238,7 +239,7 @@ class DataCanvas(QWidget):
     def _go_home(self) -> None:
         x0, x1, y0, y1 = self._bounds
         self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
-        self._widened, self._calm = False, 0
+        self._widened, self._calm, self._asked = False, 0, None
 
     # ------------------------------------------------------------------ the view
     def view_rect(self) -> tuple[float, float, float, float]:
@@ -284,18 +285,20 @@ class DataCanvas(QWidget):
         view = self.view_rect()
         out = ~_inside(view, pts)
         if out.mean() > FOLLOW_FRACTION:
+            # a box centred on the data that holds the strays (plus a margin), never past the
+            # limit: centred, so the aspect lock (which pads the shorter side) pads both ends
             lim = self.follow_limit()
+            bx0, bx1, by0, by1 = self._bounds
+            cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
             q = np.clip(pts[out], (lim[0], lim[2]), (lim[1], lim[3]))
-            x0, x1 = min(view[0], q[:, 0].min()), max(view[1], q[:, 0].max())
-            y0, y1 = min(view[2], q[:, 1].min()), max(view[3], q[:, 1].max())
-            mx, my = FOLLOW_MARGIN * (x1 - x0), FOLLOW_MARGIN * (y1 - y0)
-            # room beyond the farthest sample on the sides that grew, never past the limit
-            x0 = max(lim[0], x0 - mx) if x0 < view[0] else x0
-            x1 = min(lim[1], x1 + mx) if x1 > view[1] else x1
-            y0 = max(lim[2], y0 - my) if y0 < view[2] else y0
-            y1 = min(lim[3], y1 + my) if y1 > view[3] else y1
-            if (x0, x1, y0, y1) != view:
-                self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
+            hx = max(float(np.abs(q[:, 0] - cx).max()), (view[1] - view[0]) / 2, (bx1 - bx0) / 2)
+            hy = max(float(np.abs(q[:, 1] - cy).max()), (view[3] - view[2]) / 2, (by1 - by0) / 2)
+            hx = min((lim[1] - lim[0]) / 2, hx * (1 + FOLLOW_MARGIN))
+            hy = min((lim[3] - lim[2]) / 2, hy * (1 + FOLLOW_MARGIN))
+            want = (cx - hx, cx + hx, cy - hy, cy + hy)
+            if want != self._asked:
+                self._asked = want
+                self.plot.setRange(xRange=want[:2], yRange=want[2:], padding=0.0)
                 self._widened, self._calm = True, 0
                 view = self.view_rect()
                 out = ~_inside(view, pts)
