@@ -64,3 +64,15 @@ def describe(qtbot):
         return blocker.args[0].info
 
     return ask
+
+
+@pytest.fixture(autouse=True)
+def _collect_qt_garbage_on_the_main_thread(request):
+    """After a GUI test, collect its dead windows here, on the GUI thread. Left to Python's
+    automatic collection, a cycle holding Qt objects may be finalised in a training thread of a
+    later test while the window paints, and the two wait for each other."""
+    yield
+    if "qtbot" in request.fixturenames or "qapp" in request.fixturenames:
+        import gc
+
+        gc.collect()

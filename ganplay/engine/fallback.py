@@ -63,10 +63,13 @@ def _cpu_state(sd: dict[str, Any], seed: int) -> dict[str, Any]:
 
 def release_gpu_memory() -> None:
     """Give cached GPU blocks back after a failure (a no-op without CUDA)."""
-    gc.collect()
     try:
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+        if not torch.cuda.is_available():
+            # nothing to give back; and a collection forced from a training thread of the GUI
+            # process can finalise dead Qt objects there and deadlock with the window's painting
+            return
+        gc.collect()
+        torch.cuda.empty_cache()
     except Exception:  # the driver may be what failed; nothing more to free then
         pass
 
