@@ -10,7 +10,9 @@ trainers between segments:
   wait policy, the comparison in one process (batched where it can be);
 - ``after``: what ganplay does now: ``OMP_WAIT_POLICY=PASSIVE`` (set by the ``ganplay``
   command before torch loads), ``threads.choose_threads(cfg)`` threads, and the comparison in
-  ``threads.choose_workers`` worker processes of one thread each.
+  ``threads.choose_workers`` worker processes of one thread each;
+- ``one`` (only with ``--variants``): passive OpenMP, one thread for everything, the comparison
+  in one process: what the DCGAN's second thread and the compare workers add.
 
 Every round runs each load level (0, 1, 2 busy processes, ``python -c "while True: pass"``
 started and killed here) and in it every workload with both variants (the order alternates per
@@ -45,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 SINGLE = ("stable", "wgan-gp", "ganlab", "dcgan", "vanilla", "lsgan")
 COMPARE = ("vanilla", "stable", "wgan-gp", "lsgan")
 WORKLOADS = SINGLE + ("compare",)
-VARIANTS = ("before", "after")
+VARIANTS = ("before", "after")   # the default; "one" on request
 LONG = {"dcgan": 2.5, "compare": 2.0}   # segment length factors: slow steps need longer segments
 
 
@@ -75,7 +77,8 @@ class Workload:
             cfgs = [_config(p) for p in COMPARE]
             workers = choose_workers(cfgs) if variant == "after" else 0
             self.pop = Population(cfgs, list(COMPARE), device="cpu", workers=workers)
-            self.threads = max(choose_threads(c) for c in cfgs) if variant == "after" else self.default_threads
+            self.threads = {"after": max(choose_threads(c) for c in cfgs), "one": 1}.get(
+                variant, self.default_threads)
             self.note = f"{self.pop.workers} workers" if self.pop.workers else "1 process"
             self.chunk = 1
         else:
@@ -83,7 +86,7 @@ class Workload:
 
             cfg = _config(name)
             self.trainer = Trainer(cfg, device="cpu")
-            self.threads = choose_threads(cfg) if variant == "after" else self.default_threads
+            self.threads = {"after": choose_threads(cfg), "one": 1}.get(variant, self.default_threads)
             self.note = ""
 
     def segment(self, seconds: float) -> tuple[int, float]:
@@ -154,7 +157,7 @@ class Child:
         env = dict(os.environ)
         env.pop("OMP_WAIT_POLICY", None)
         env.pop("OMP_NUM_THREADS", None)
-        if variant == "after":
+        if variant in ("after", "one"):
             env["OMP_WAIT_POLICY"] = "PASSIVE"   # what the ganplay command sets before torch loads
         self.variant = variant
         self.proc = subprocess.Popen([sys.executable, __file__, "--child", variant, "--workloads", ",".join(names)],
@@ -187,6 +190,10 @@ def run(names: list[str], variants: list[str], hogs: list[int], rounds: int, sec
     try:
         info = {v: c.ready() for v, c in children.items()}
         for r in range(rounds):
+            while busy:                 # the rest of the machine alone: none of ours running
+                p = busy.pop()
+                p.kill()
+                p.wait()
             bg = background_cores()
             if bg is not None:
                 background.append(bg)
@@ -240,11 +247,11 @@ def report(res: dict, names: list[str], variants: list[str], hogs: list[int]) ->
             for h in busy_levels:
                 row += f"  {spread(ratios(rates[(name, v, h)], q)) if q else '-':>20}"
             lines.append(row)
-    if 0 in hogs and len(variants) == 2:
+    for other in [v for v in variants if v != "before"] if "before" in variants else []:
         lines.append("")
-        lines.append("after / before, same round (min / median / max)")
+        lines.append(f"{other} / before, same round (min / median / max)")
         for name in names:
-            cells = [f"{h} busy: {spread(ratios(rates[(name, 'after', h)], rates[(name, 'before', h)]))}"
+            cells = [f"{h} busy: {spread(ratios(rates[(name, other, h)], rates[(name, 'before', h)]))}"
                      for h in hogs]
             lines.append(f"  {name:<9} " + "   ".join(cells))
     if "compare" in names and all(p in names for p in COMPARE):

@@ -1,18 +1,21 @@
 """How many CPU threads torch gets, and how a comparison spreads over the cores.
 
-Measured (``bench/contention.py``, 2 cores): a GAN step here is hundreds of small operations
-(an MLP layer of 128 on a batch of 256 is ~0.1 ms), and torch splits each one over its intra-op
-threads, which then meet at a barrier after every operation. On an idle machine a second thread
-already loses (the ``stable`` ring recipe: 1.25x faster on one thread). Beside one CPU-bound
-process the barrier waits for a thread the scheduler has parked, every operation: 2-3 steps/s
-instead of ~300. OpenMP's default wait policy makes it worse: the waiting thread spins and burns
-the time slice its partner needs (``OMP_WAIT_POLICY=PASSIVE`` sleeps instead; measured: the
-DCGAN on 2 threads beside a busy process went from 0.15x to 1.0x the speed of 1 thread).
+Measured on 2 cores (``bench/contention.py``; README, "Threads"): a GAN step here is hundreds of
+small operations (an MLP layer of 128 on a batch of 256 is ~0.1 ms), and torch splits each one
+over its intra-op threads, which meet at a barrier after every operation. On an idle machine a
+second thread gains little or loses (the 2D recipes on two threads: 0.77-0.9x the speed of one;
+``wgan-gp`` 1.1x). Beside one CPU-bound process the barrier waits, at every operation, for a
+thread the scheduler has parked, and OpenMP's default wait policy makes it worse: the waiting
+thread spins and burns the time slice its partner needs. Measured: ``stable`` at 0.02-0.30x its
+quiet speed, ``wgan-gp`` at 0.03-0.29x. With ``OMP_WAIT_POLICY=PASSIVE`` a waiting thread sleeps:
+the DCGAN on two threads beside a busy process keeps 0.55-0.7x its quiet speed instead of
+0.12-0.36x; on an idle machine that costs it 0.82-0.95x of the spinning speed, and its
+convolutions (milliseconds each) still gain 1.6-1.75x from the second thread.
 
-So: one thread for the 2D MLPs, the convolutional DCGAN (operations of milliseconds) on up to
-``DCGAN_THREADS``; OpenMP waits passively (set before torch starts, by the ``ganplay`` command);
-and a comparison uses the other cores through worker processes of one thread each
-(``Population(workers=...)``, :func:`choose_workers`) rather than through threads.
+So: one thread for the 2D MLPs, up to :data:`DCGAN_THREADS` for the DCGAN (and very wide MLPs)
+only where OpenMP waits passively (the ``ganplay`` command sets it before torch loads, for every
+process it starts); a comparison uses the other cores through worker processes of one thread each
+(``Population(workers=...)``, :func:`choose_workers`), which sleep, not spin, while they wait.
 
 ``train.threads`` (0 = auto) overrides the choice for one run.
 """
@@ -25,10 +28,11 @@ from typing import Any, Sequence
 # The DCGAN's convolutions (batch 64, 64-128 channels on 7x7 and 14x14) are large enough to share;
 # measured on 2 cores, quiet and beside a busy process (README, "Threads").
 DCGAN_THREADS = 2
-# An MLP whose matrix products are this many multiply-adds per step or more may share them too
-# (batch x sum of width^2 over both networks' layers; the presets' largest is 256 x 2 x 2 x 128^2
-# = 17M, which one thread runs fastest).
-BIG_MLP_MACS = 512 * 1024 * 1024
+# An MLP whose forward pass is at least this many multiply-adds (batch x sum of width^2 over both
+# networks' hidden layers) may share them too. Measured, two threads over one, quiet, passive:
+# 67M (width 256, batch 256) 0.6x; 537M (512, 512) 0.9-1.2x; 2.1G (512, 2048) 1.6x; 4.3G (1024,
+# 1024) 1.5x. The presets' largest MLP is 17M.
+BIG_MLP_MACS = 1 << 30
 BIG_MLP_THREADS = 2
 # A comparison starts worker processes only when the work is worth their start (importing torch
 # and building the trainers costs each worker ~2-4 s): at least this many estimated seconds.
