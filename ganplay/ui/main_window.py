@@ -897,6 +897,7 @@ class MainWindow(QMainWindow):
 
     def _on_engine_reset(self, ev: P.EngineReset) -> None:
         self._deaths = 0
+        self._undrawn = False  # an old trainer's frame still waiting must not be drawn after this
         self.model.apply(ev.config)
         if not self._matches_any_preset():
             self.setup_panel.set_preset_name(None)
