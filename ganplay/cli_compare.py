@@ -80,7 +80,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             _check_writable(Path(path), RunError)
     if args.workers is not None and args.workers < 0:
         raise ConfigError("'--workers' must be >= 0")
-    workers = choose_workers(cfgs, steps) if args.workers is None else args.workers
+    workers = choose_workers(cfgs, steps, batch=not args.no_batch) if args.workers is None else args.workers
     use_threads(max(choose_threads(c) for c in cfgs))   # this process: training (no workers), metrics
     with Population(cfgs, labels, batch=not args.no_batch, workers=workers) as pop:
         return _train_population(args, pop, steps)

@@ -15,7 +15,7 @@ import torch
 
 from ganplay.engine import threads as T
 from ganplay.engine.config import Config, ConfigError, apply_overrides, field_info, to_toml
-from ganplay.engine.population import Population, assign_units, plan_units
+from ganplay.engine.population import Population, assign_units, plan_seconds, plan_units
 from ganplay.engine.presets import PRESETS, apply_preset
 from ganplay.engine.threads import choose_threads, choose_workers, step_cost
 
@@ -180,8 +180,10 @@ def test_choose_workers() -> None:
     assert choose_workers(cfgs, None, cores=1) == 0          # one core: all in this process
     assert choose_workers(cfgs, None, cores=2) == 2
     assert choose_workers(cfgs, None, cores=16) == 4         # at most one per member
-    assert choose_workers(cfgs, 5, cores=2) == 0             # too short to pay for starting workers
-    assert choose_workers(cfgs, 300, cores=2) == 2
+    assert choose_workers(cfgs, 300, cores=2) == 0           # would save less than starting workers costs
+    assert choose_workers(cfgs, 2000, cores=2) == 2          # the default length
+    alone, spread = plan_seconds(cfgs, 300, 2)
+    assert 6 < alone < 9 and 4 < spread < 6                  # measured quiet: 8.0 s and 5.2 s
     assert choose_workers(cfgs[:1], None, cores=2) == 0
     cfgs[0].train.threads = 2
     assert choose_workers(cfgs, None, cores=2) == 0          # the user chose threads: keep them
@@ -193,6 +195,9 @@ def test_plans_split_groups_to_even_the_workers_loads() -> None:
     assert plan_units(same) == [list(range(8))]
     assert plan_units(same, workers=2) == [[0, 1, 2, 3], [4, 5, 6, 7]]
     assert plan_units(same, batch=False, workers=2) == [[i] for i in range(8)]
+    default = [apply_overrides(Config(), ["train.device=cpu", f"loss.name={c.loss.name}"]) for c in same]
+    assert choose_workers(default, 1000, cores=2) == 2       # 8 batched: ~15 s alone, ~8 s in two
+    assert choose_workers(default, 200, cores=2) == 0
     four = [_preset(p) for p in ("vanilla", "stable", "wgan-gp", "lsgan")]
     units = plan_units(four, workers=2)
     assert units == [[0], [1], [2], [3]]

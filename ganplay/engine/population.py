@@ -130,6 +130,15 @@ def _makespan(units: Sequence[Sequence[int]], costs: Sequence[float], workers: i
     return max(sum(_unit_cost(units[u], costs) for u in ws) for ws in assign_units(units, costs, workers))
 
 
+def plan_seconds(cfgs: Sequence[Config], steps: int, workers: int, batch: bool = True) -> tuple[float, float]:
+    """Estimated seconds of ``steps`` steps in this process and in ``workers`` processes (the
+    busiest one), from ``threads.step_cost``: for deciding whether workers pay for their start."""
+    costs = [step_cost(c) for c in cfgs]
+    alone = sum(_unit_cost(u, costs) for u in plan_units(cfgs, batch, 0))
+    spread = _makespan(plan_units(cfgs, batch, workers), costs, workers) if workers >= 2 else alone
+    return alone * steps / 1e3, spread * steps / 1e3
+
+
 class Population:
     """2-8 GANs trained in lockstep; same-shaped ones as one batched problem; in ``workers``
     processes when asked (``threads.choose_workers``)."""

@@ -34,9 +34,11 @@ DCGAN_THREADS = 2
 # 1024) 1.5x. The presets' largest MLP is 17M.
 BIG_MLP_MACS = 1 << 30
 BIG_MLP_THREADS = 2
-# A comparison starts worker processes only when the work is worth their start (importing torch
-# and building the trainers costs each worker ~2-4 s): at least this many estimated seconds.
-MIN_PARALLEL_S = 6.0
+# Starting the workers of a comparison (each imports torch and builds its trainers) costs 3-5 s of
+# wall time on 2 cores. Measured: `ganplay compare --presets vanilla,stable,wgan-gp,lsgan --steps
+# 300` took 11.7 s with 2 workers against 11.4 s in one process (training alone: 5.2 s against
+# 8.0 s), so workers are used only where they are estimated to save more than this.
+WORKER_START_S = 5.0
 
 
 def available_cores() -> int:
@@ -137,11 +139,13 @@ def step_cost(cfg: Any) -> float:
     return 1.2 * size * updates
 
 
-def choose_workers(cfgs: Sequence[Any], steps: int | None = None, cores: int | None = None) -> int:
+def choose_workers(cfgs: Sequence[Any], steps: int | None = None, cores: int | None = None,
+                   batch: bool = True) -> int:
     """How many worker processes a comparison of ``cfgs`` should train in (0: in this process).
 
-    One per core up to one per member, on the CPU, when the estimated work (``steps`` of every
-    member one after another) is at least :data:`MIN_PARALLEL_S`; ``steps`` None: a live
+    One per core up to one per member, on the CPU, when they are estimated to save more than
+    :data:`WORKER_START_S` over ``steps`` steps (``population.plan_seconds``: the step costs of
+    :func:`step_cost` in this process against the busiest worker); ``steps`` None: a live
     comparison without an end, always worth it. A config that sets ``train.threads`` keeps the
     comparison in this process, on those threads."""
     cores = available_cores() if cores is None else max(1, cores)
@@ -149,6 +153,11 @@ def choose_workers(cfgs: Sequence[Any], steps: int | None = None, cores: int | N
         return 0
     if any(c.train.threads > 0 for c in cfgs):
         return 0
-    if steps is not None and steps * sum(step_cost(c) for c in cfgs) / 1e3 < MIN_PARALLEL_S:
-        return 0
-    return min(cores, len(cfgs))
+    n = min(cores, len(cfgs))
+    if steps is not None:
+        from .population import plan_seconds
+
+        alone, spread = plan_seconds(cfgs, steps, n, batch)
+        if alone - spread < WORKER_START_S:
+            return 0
+    return n
