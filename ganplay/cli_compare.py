@@ -69,7 +69,7 @@ def build_configs(args: argparse.Namespace) -> tuple[list[Any], list[str]]:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from .engine.config import ConfigError
-    from .engine.population import Population
+    from .engine.population import Population, WorkerError
     from .engine.runs import RunError
     from .engine.threads import choose_threads, choose_workers, use_threads
 
@@ -82,8 +82,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise ConfigError("'--workers' must be >= 0")
     workers = choose_workers(cfgs, steps, batch=not args.no_batch) if args.workers is None else args.workers
     use_threads(max(choose_threads(c) for c in cfgs))   # this process: training (no workers), metrics
-    with Population(cfgs, labels, batch=not args.no_batch, workers=workers) as pop:
-        return _train_population(args, pop, steps)
+    try:
+        with Population(cfgs, labels, batch=not args.no_batch, workers=workers) as pop:
+            return _train_population(args, pop, steps)
+    except WorkerError as exc:  # a message, not a traceback, and the way round it
+        raise RunError(f"{exc}\n(run it again with --workers 0 to train every recipe in this process)") from None
 
 
 def _train_population(args: argparse.Namespace, pop: Any, steps: int) -> int:

@@ -76,3 +76,36 @@ def _collect_qt_garbage_on_the_main_thread(request):
         import gc
 
         gc.collect()
+
+
+@pytest.fixture(scope="module")
+def open_window(qapp, tmp_path_factory):
+    """Open real playground windows shared by a module's tests (starting the engine is the slow
+    part): ``open_window(config, backend="process", size=(1500, 900))`` returns the window once
+    its ``engineReady`` signal has fired; each gets its own settings folder; all are closed (and
+    their training stopped) after the module."""
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+
+    from ganplay.ui.main_window import MainWindow
+
+    opened = []
+
+    def open_(config, backend: str = "process", size: tuple[int, int] = (1500, 900)):
+        folder = tmp_path_factory.mktemp("qsettings_window")
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+        w = MainWindow(config, backend=backend)
+        assert w.worker.backend == backend
+        w.resize(*size)
+        loop = QEventLoop()
+        w.engineReady.connect(loop.quit)
+        QTimer.singleShot(60_000, loop.quit)
+        w.show()
+        loop.exec()
+        assert w.engine_ready, "the training engine did not start"
+        opened.append(w)
+        return w
+
+    yield open_
+    for w in opened:
+        w.close()
+        assert not w.worker.isRunning()

@@ -7,11 +7,9 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QSettings  # noqa: E402
 
 from ganplay.engine.config import Config  # noqa: E402
 from ganplay.live import frames as F  # noqa: E402
@@ -31,20 +29,8 @@ def window_config() -> Config:
 
 
 @pytest.fixture(scope="module")
-def window(qapp, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("qsettings_canvas")
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
-    w = MainWindow(window_config(), backend="process")
-    w.resize(1500, 900)
-    w.show()
-    deadline = time.monotonic() + ENGINE_START_MS / 1000
-    while not w.engine_ready and time.monotonic() < deadline:
-        qapp.processEvents()
-        time.sleep(0.01)
-    assert w.engine_ready, "the training engine did not start"
-    yield w
-    w.close()
-    assert not w.worker.isRunning()
+def window(open_window):
+    return open_window(window_config())
 
 
 def _pause(qtbot, w):

@@ -10,11 +10,10 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QPoint, QPointF, QSettings  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF  # noqa: E402
 
 from ganplay.engine.config import Config  # noqa: E402
 from ganplay.live.layers import LAYERS  # noqa: E402
-from ganplay.ui.main_window import MainWindow  # noqa: E402
 
 ENGINE_START_MS = 60_000
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
@@ -26,21 +25,9 @@ def _config() -> Config:
 
 
 @pytest.fixture(scope="module")
-def window(qapp, tmp_path_factory):
+def window(open_window):
     """The app's own set-up: training in a process of its own."""
-    folder = tmp_path_factory.mktemp("qsettings_feedback")
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
-    w = MainWindow(_config(), backend="process")
-    w.resize(1600, 1000)
-    w.show()
-    deadline = time.monotonic() + ENGINE_START_MS / 1000
-    while not w.engine_ready and time.monotonic() < deadline:
-        qapp.processEvents()
-        time.sleep(0.01)
-    assert w.engine_ready, "the training engine did not start"
-    yield w
-    w.close()
-    assert not w.worker.isRunning()
+    return open_window(_config(), size=(1600, 1000))
 
 
 def _reset(qtbot, w):

@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from ganplay.engine import config as C
@@ -26,37 +26,17 @@ def window_config() -> Config:
     return cfg
 
 
-def _open_window(qapp, tmp_path_factory, backend):
-    folder = tmp_path_factory.mktemp("qsettings_module")
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
-    w = MainWindow(window_config(), backend=backend)
-    assert w.worker.backend == backend
-    w.show()
-    deadline = time.monotonic() + ENGINE_START_MS / 1000
-    while not w.engine_ready and time.monotonic() < deadline:
-        qapp.processEvents()
-        time.sleep(0.01)
-    assert w.engine_ready, "the training engine did not start"
-    return w
+@pytest.fixture(scope="module")
+def window(open_window):
+    """One window shared by the tests of this module, training in a process of its own as the
+    app does."""
+    return open_window(window_config(), "process")
 
 
 @pytest.fixture(scope="module")
-def window(qapp, tmp_path_factory):
-    """One window shared by the tests of this module (starting the engine is the slow part),
-    training in a process of its own as the app does."""
-    w = _open_window(qapp, tmp_path_factory, "process")
-    yield w
-    w.close()
-    assert not w.worker.isRunning()
-
-
-@pytest.fixture(scope="module")
-def thread_window(qapp, tmp_path_factory):
+def thread_window(open_window):
     """A window whose trainer lives in a thread of this process, for tests that patch the engine."""
-    w = _open_window(qapp, tmp_path_factory, "thread")
-    yield w
-    w.close()
-    assert not w.worker.isRunning()
+    return open_window(window_config(), "thread")
 
 
 @pytest.fixture

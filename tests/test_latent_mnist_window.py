@@ -8,18 +8,16 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import re  # noqa: E402
-import time  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 
 from ganplay.engine import config as C  # noqa: E402
 from ganplay.engine.config import Config  # noqa: E402
 from ganplay.engine.presets import apply_preset  # noqa: E402
 from ganplay.live import frames as F  # noqa: E402
-from ganplay.ui.main_window import MainWindow  # noqa: E402
 
 ENGINE_START_MS = 60_000
 LABEL = re.compile(r"^classifier: \d \(\d+%\)$")
@@ -36,19 +34,8 @@ def small(preset: str) -> Config:
 
 
 @pytest.fixture(scope="module")
-def window(qapp, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("qsettings_latent_mnist")
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
-    w = MainWindow(small("dcgan"), backend="process")
-    w.resize(1600, 1000)
-    w.show()
-    deadline = time.monotonic() + ENGINE_START_MS / 1000
-    while not w.engine_ready and time.monotonic() < deadline:
-        qapp.processEvents()
-        time.sleep(0.01)
-    assert w.engine_ready, "the training engine did not start"
-    yield w
-    w.close()
+def window(open_window):
+    return open_window(small("dcgan"), size=(1600, 1000))
 
 
 def _settled(qtbot, w, step):
