@@ -147,7 +147,7 @@ def _train_and_save(args: argparse.Namespace, trainer: Any, run_dir: Path, histo
     ``saved_step``: the step of the state ``run_dir`` already holds (None: none), so a failed
     save can say what was kept.
     """
-    from .engine.runs import RunError, train, write_run
+    from .engine.runs import RunError, train, write_last_good, write_run
 
     saved = [saved_step]
 
@@ -164,6 +164,11 @@ def _train_and_save(args: argparse.Namespace, trainer: Any, run_dir: Path, histo
                                      stop=stop, save=save, save_every=max(0.0, args.save_every))
             interrupted = bool(metrics.get("interrupted"))
             write_run(run_dir, trainer, history, None if interrupted else metrics, saved_step=saved[0])
+            if "stopped" in metrics:  # diverged: keep the last good state where every command finds it
+                good = write_last_good(run_dir, trainer)
+                print(f"ganplay: the last good state (step {trainer.last_good_step}) is in '{good}': "
+                      f"'ganplay eval {good}', 'ganplay sample {good} -o x.png', 'ganplay export {good} -o g.ganplay' "
+                      f"or 'ganplay train --resume {good}' use it", file=sys.stderr)
         except KeyboardInterrupt:
             kept = (f"'{run_dir}' holds the run as saved at step {saved[0]}" if saved[0] is not None
                     else f"nothing was saved to '{run_dir}'")

@@ -72,3 +72,34 @@ def test_restoring_the_last_good_state_brings_its_learning_rates_back():
     assert [g["lr"] for g in tr.opt_d.param_groups] == [1e-3]
     tr.set("train.lr_g", 5e-4)            # a later edit does not re-apply lr_d = 10
     assert [g["lr"] for g in tr.opt_d.param_groups] == [1e-3]
+
+
+def test_the_cli_keeps_the_last_good_state_of_a_diverged_run_where_every_command_finds_it(
+        tmp_path, capsys, monkeypatch):
+    """eval and sample used the diverged weights (samples of size 2e8); now a diverged run folder
+    holds last_good/, a run folder of its own."""
+    import numpy as np
+
+    from ganplay.cli import main
+    from ganplay.engine import trainer as T
+
+    real_step = T.Trainer.step
+
+    def blows_up_at_250(self, mode="both"):
+        if self.step_count >= 250:
+            raise TrainingDiverged(f"generator loss became nan at step {self.step_count + 1} (test)")
+        return real_step(self, mode)
+
+    monkeypatch.setattr(T.Trainer, "step", blows_up_at_250)
+    run = tmp_path / "run"
+    rc = main(["train", "--steps", "400", "-q", "-o", str(run), "--set", "model.g_width=16",
+               "--set", "model.d_width=16", "--set", "train.batch_size=32", "--set", "train.device=cpu"])
+    assert rc != 0
+    err = capsys.readouterr().err
+    good = run / "last_good"
+    assert "last good state (step 200)" in err and str(good) in err
+    monkeypatch.undo()
+    assert main(["eval", str(good), "--json"]) == 0
+    assert '"steps": 200' in capsys.readouterr().out
+    assert main(["sample", str(good), "-n", "50", "-o", str(tmp_path / "s.npy"), "-q"]) == 0
+    assert np.load(tmp_path / "s.npy").shape == (50, 2)

@@ -146,6 +146,26 @@ def write_run(run_dir: Path, trainer: Trainer, history: History, metrics: dict[s
         done.append(name)
 
 
+LAST_GOOD = "last_good"
+
+
+def write_last_good(run_dir: Path, trainer: Trainer) -> Path:
+    """After a divergence: the trainer's last good state as a run folder of its own inside
+    ``run_dir`` (checkpoint.pt + config.toml), so eval, sample, export and --resume take it as
+    they take any run."""
+    sd = trainer.last_good_state()
+    out = run_dir / LAST_GOOD
+    buf = io.BytesIO()
+    torch.save(sd, buf)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_file(out / "checkpoint.pt", buf.getvalue())
+        _write_file(out / "config.toml", to_toml(from_dict(sd["config"])).encode("utf-8"))
+    except OSError as exc:
+        raise RunError(f"cannot write the last good state to '{out}': {exc.strerror or exc}") from None
+    return out
+
+
 _PICKLE_REFUSAL = ("holds pickled Python objects (a legacy or foreign checkpoint). ganplay refuses pickles "
                    "for safety: loading one can run any code its author chose. Use a checkpoint written by "
                    "'ganplay train', a session (.gpsession) or a bundle (.ganplay); if you trust the file and "

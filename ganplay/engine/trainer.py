@@ -543,6 +543,11 @@ class Trainer:
     def _remember_good(self) -> None:
         self._last_good = copy.deepcopy(self.state_dict())
 
+    def last_good_state(self) -> dict[str, Any]:
+        """A copy of the last remembered good state (``state_dict`` form, its config included)."""
+        assert self._last_good is not None
+        return copy.deepcopy(self._last_good)
+
     def restore_last_good(self) -> int:
         """Go back to the last remembered state (taken every ``good_every`` steps), its live
         settings included (learning rates, k, ...: the optimisers and ``cfg`` agree afterwards);
