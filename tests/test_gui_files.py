@@ -64,7 +64,8 @@ def test_export_then_open_generator_keeps_the_session(qtbot, window, errors, tmp
     kind, payload = _file_event(qtbot, w, "export", w.act_export.trigger)  # Ctrl+E's action
     assert kind == "file_done" and path.exists(), payload
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
-    w.act_open_gen.trigger()
+    with qtbot.waitSignal(w.generatorOpened, timeout=30_000):   # read and checked off the GUI thread
+        w.act_open_gen.trigger()
     assert not errors
     pts = w.canvas.bundle.data
     assert len(pts) == 512  # the bundle's samples are drawn on the canvas
@@ -107,3 +108,35 @@ def test_save_and_open_session_restores_steps_and_charts(qtbot, window, errors, 
     kind, _ = _file_event(qtbot, w, "load_session", lambda: w.open_session(str(junk)))
     assert kind == "file_failed" and errors and "junk.gpsession" in errors[-1][1]
     assert describe(w)["step"] == 5
+
+
+def test_point_files_are_read_off_the_gui_thread(qtbot, window, errors, tmp_path, monkeypatch):
+    """A 200 MB CSV froze the window for 4 s: files are read in a thread now, and a bad one
+    still gets a dialog that names it."""
+    import threading
+
+    import numpy as np
+
+    from ganplay.engine import data2d
+
+    w = window
+    readers: list[str] = []
+    real = data2d.load_points
+
+    def spy(path):
+        readers.append(threading.current_thread().name)
+        return real(path)
+
+    monkeypatch.setattr(data2d, "load_points", spy)
+    good = tmp_path / "pts.csv"
+    np.savetxt(good, np.random.default_rng(0).normal(size=(300, 2)), delimiter=",")
+    with qtbot.waitSignal(w.pointsLoaded, timeout=30_000):
+        w.load_points_file(str(good))
+    assert readers and readers[0] != threading.main_thread().name
+    qtbot.waitUntil(lambda: w.config.data.name == "points", timeout=30_000)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2,3\nnot,numbers\n")
+    w.load_points_file(str(bad))
+    qtbot.waitUntil(lambda: bool(errors), timeout=30_000)
+    assert "bad.csv" in errors[-1][1]
+    assert w.config.data.name == "points"          # the live session is untouched

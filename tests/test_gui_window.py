@@ -162,8 +162,8 @@ def test_bad_csv_shows_a_dialog_naming_the_file(qtbot, window, errors, tmp_path,
     from PySide6.QtWidgets import QFileDialog
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
-    w.act_load_data.trigger()
-    assert errors, "no dialog for a bad file"
+    w.act_load_data.trigger()   # the file is read in a thread: the dialog follows
+    qtbot.waitUntil(lambda: bool(errors), timeout=30_000)
     title, text = errors[-1]
     assert "not_points.csv" in text
     assert w.setup_panel.config.data.name == "ring"  # nothing changed

@@ -33,7 +33,7 @@ from .charts import ChartPanel, chart_kind
 from .help_text import FIRST_RUN_HINT, MNIST_CREDIT
 from .settings import make_settings
 from .setup_panel import SetupPanel
-from .worker import PreviewWorker, default_backend, make_worker
+from .worker import FileTask, PreviewWorker, default_backend, make_worker
 
 REDRAW_MS = 33  # ~30 frames per second; training speed does not depend on it
 # The worker holds the GIL between torch calls; a short switch interval (CPython's default is
@@ -59,6 +59,8 @@ class MainWindow(QMainWindow):
     resetDone = Signal()              # a new trainer is in place (after Reset, a preset, new data)
     eventHandled = Signal(object)     # every protocol.Event, after the window has handled it
     previewShown = Signal()           # the real data are on the canvas before the engine is up
+    generatorOpened = Signal(str)     # an exported generator is shown (File -> Open generator)
+    pointsLoaded = Signal(str)        # points from a CSV/NPY file are the data now
 
     def __init__(self, config: C.Config | None = None, settings: Any = None,
                  data: Any = None, points: np.ndarray | None = None, backend: str | None = None):
@@ -82,6 +84,7 @@ class MainWindow(QMainWindow):
         self._bundle: Any = None
         self.engine_ready = False
         self._deaths = 0   # training processes lost since a trainer was last built
+        self._file_tasks: set[Any] = set()   # files being read off the GUI thread
         self._events = self._event_table()
         self.redraw_ms: deque[float] = deque(maxlen=2000)  # GUI cost per frame, for the bench
         sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -502,6 +505,8 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.redraw_timer.stop()
         self._preview.wait(10_000)  # a few seconds at most: it only samples the data
+        for task in list(self._file_tasks):  # a file being read: bounded, so seconds at most
+            task.wait(30_000)
         if self.worker.isRunning():
             if not self.worker.stop(1500):
                 self.worker.wait(10_000)  # a very long step: still never terminate()
@@ -674,17 +679,26 @@ class MainWindow(QMainWindow):
         except OSError:
             return "drawn points (not saved)"
 
-    def load_points_file(self, path: str) -> bool:
-        """Load a CSV/NPY of (x, y) rows; a bad file gets a dialog naming it."""
-        from ganplay.engine.data2d import DataFileError, load_points
+    def load_points_file(self, path: str) -> None:
+        """Load a CSV/NPY of (x, y) rows in a thread, then train on them; a bad file gets a dialog
+        naming it. ``pointsLoaded`` or the dialog follow."""
+        from ganplay.engine.data2d import load_points
 
-        try:
-            pts = load_points(path)
-        except DataFileError as exc:
-            self._error("Cannot load data", str(exc))
-            return False
-        self.use_points(pts, str(path))
-        return True
+        def loaded(pts: Any) -> None:
+            self.use_points(pts, str(path))
+            self.pointsLoaded.emit(str(path))
+
+        self._run_file_task(lambda: load_points(path), loaded, "Cannot load data", f"Reading {Path(path).name}...")
+
+    def _run_file_task(self, work: Any, on_done: Any, error_title: str, status: str) -> None:
+        task = FileTask(work, self)
+        task.done.connect(on_done)
+        task.failed.connect(lambda msg: self._error(error_title, msg))
+        task.finished.connect(lambda: self._file_tasks.discard(task))
+        task.finished.connect(task.deleteLater)
+        self._file_tasks.add(task)   # referenced until it ends
+        self.statusBar().showMessage(status, 3000)
+        task.start()
 
     def _load_data_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load points", "", "Points (*.csv *.npy *.txt);;All files (*)")
@@ -723,16 +737,22 @@ class MainWindow(QMainWindow):
         if path:
             self.open_generator(path)
 
-    def open_generator(self, path: str) -> bool:
+    def open_generator(self, path: str) -> None:
         """Show an exported generator in the latent panel and its samples on the canvas; the
-        training session is untouched."""
+        training session is untouched. The bundle is read and checked in a thread;
+        ``generatorOpened`` or a dialog naming the file follow."""
         from ganplay.engine.export import load_bundle
 
-        try:
-            snap = load_bundle(path)
-        except Exception as exc:
-            self._error("Cannot open generator", f"{Path(path).name}: {exc}")
-            return False
+        def read() -> Any:
+            try:
+                return load_bundle(path)
+            except Exception as exc:
+                raise RuntimeError(f"{Path(path).name}: {exc}") from None
+
+        self._run_file_task(read, lambda snap: self._show_bundle(snap, path), "Cannot open generator",
+                            f"Opening {Path(path).name}...")
+
+    def _show_bundle(self, snap: Any, path: str) -> None:
         self._bundle = snap
         if self.latent_panel is not None:
             self.latent_panel.set_generator(snap)
@@ -745,7 +765,7 @@ class MainWindow(QMainWindow):
                 self.canvas.set_bundle_points(out)
         self.act_close_gen.setEnabled(True)
         self.statusBar().showMessage(f"Showing the generator from {Path(path).name} (orange); training is unchanged", 8000)
-        return True
+        self.generatorOpened.emit(str(path))
 
     def close_generator(self) -> None:
         self._bundle = None

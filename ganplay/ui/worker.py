@@ -191,3 +191,23 @@ class PreviewWorker(QThread):
         from ganplay.live.frames import data_preview
 
         self.ready.emit(data_preview(*self._args))
+
+
+class FileTask(QThread):
+    """Reads a user's file off the GUI thread (a 200 MB CSV froze the window for 4 s; a bundle's
+    checks took seconds): ``done(result)`` or ``failed(message)`` arrive back on the GUI thread."""
+
+    done = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, work: Any, parent: Any = None):
+        super().__init__(parent)
+        self._work = work
+
+    def run(self) -> None:
+        try:
+            result = self._work()
+        except Exception as exc:  # the window shows it in a dialog that names the file
+            self.failed.emit(str(exc) or type(exc).__name__)
+        else:
+            self.done.emit(result)
