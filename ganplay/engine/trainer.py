@@ -349,7 +349,9 @@ class Trainer:
         """k D-updates then one G-update (``mode`` 'd' or 'g' runs only one side, as GAN Lab does)."""
         tc = self.cfg.train
         stats_d = stats_g = None
-        saved = [b.clone() for _, b in self._buffers]
+        bufs = [b for _, b in self._buffers]
+        # one flat copy and, below, one finiteness flag in the stats' single read-back
+        saved = torch.cat([b.reshape(-1) for b in bufs]) if bufs else None
         try:
             if mode in ("both", "d"):
                 k = tc.d_steps if mode == "both" else max(1, tc.d_steps)
@@ -357,22 +359,27 @@ class Trainer:
                     stats_d = d_update(self)
             if mode in ("both", "g"):
                 stats_g = g_update(self)
-            self._check_buffers()
         except TrainingDiverged:
             # the failed update was not applied; put the statistics its forward pass moved back,
             # so the live state (and a session saved now) stays finite
-            for (_, b), old in zip(self._buffers, saved, strict=True):
-                b.copy_(old)
+            self._restore_buffers(saved)
             raise
-        self.step_count += 1
         if stats_d is None:
             stats_d = self._d_eval(tc.batch_size)
         if stats_g is None:  # G was not updated: its loss and gradient were not computed
             stats_g = torch.full((2,), float("nan"), device=self.device)
-        vals = torch.cat([stats_d, stats_g]).tolist()
+        parts = [stats_d, stats_g]
+        if bufs:
+            parts.append(torch.cat([b.reshape(-1) for b in bufs]).isfinite().all().to(stats_d.dtype).reshape(1))
+        vals = torch.cat(parts).tolist()
+        if bufs and not vals[9]:
+            message = self._bad_buffer_message()
+            self._restore_buffers(saved)
+            raise TrainingDiverged(message)
+        self.step_count += 1
         if self.step_count % self.good_every == 0:
             self._remember_good()
-        return step_stats(self.step_count, vals[:7], vals[7:])
+        return step_stats(self.step_count, vals[:7], vals[7:9])
 
     def _fakes(self, z: torch.Tensor, yf: torch.Tensor | None) -> torch.Tensor:
         return self.G(z, yf) if yf is not None else self.G(z)
@@ -530,15 +537,19 @@ class Trainer:
             self._start_ema()  # a checkpoint without EMA: start the average from the loaded G
         self._remember_good()
 
-    def _check_buffers(self) -> None:
-        """Raise ``TrainingDiverged`` naming the first buffer that holds NaN or inf (one read-back)."""
-        if not self._buffers:
+    def _restore_buffers(self, saved: torch.Tensor | None) -> None:
+        if saved is None:
             return
-        ok = torch.stack([torch.isfinite(b).all() for _, b in self._buffers]).tolist()
-        if not all(ok):
-            name = self._buffers[ok.index(False)][0]
-            raise TrainingDiverged(f"step {self.step_count + 1}: {name} became NaN or infinite "
-                                   "(BatchNorm statistics or spectral-norm vectors)")
+        at = 0
+        for _, b in self._buffers:
+            n = b.numel()
+            b.copy_(saved[at:at + n].view_as(b))
+            at += n
+
+    def _bad_buffer_message(self) -> str:
+        name = next(n for n, b in self._buffers if not bool(torch.isfinite(b).all()))
+        return (f"step {self.step_count + 1}: {name} became NaN or infinite "
+                "(BatchNorm statistics or spectral-norm vectors)")
 
     def _remember_good(self) -> None:
         self._last_good = copy.deepcopy(self.state_dict())
