@@ -58,22 +58,19 @@ def fixed_z(trainer: Any, n: int, seed: int = FAKE_SEED) -> Any:
 
 
 def build_2d(trainer: Any, frame: Frame, z: Any, layers: set[str] | frozenset[str],
-             cadences: set[str], view: tuple[float, float, float, float] | None = None) -> None:
+             cadences: set[str], view: tuple[float, float, float, float] | None = None) -> L.LayerContext:
     """Fill ``frame`` with the generated points' mode counts and the payloads of the named
     layers whose cadence is due (see ``layers.compute_layers``). ``view``: the canvas's visible
     area, where grid layers are sampled (None: the data's bounds); ``frame.bounds`` stays the
-    data's bounds."""
-    from ganplay.engine import metrics as M
-
-    data = trainer.data
-    frame.bounds = tuple(float(b) for b in data.bounds)
+    data's bounds. Returns the layer context, for more layers on the same samples."""
+    frame.bounds = tuple(float(b) for b in trainer.data.bounds)
     ctx = L.LayerContext(trainer, frame.bounds, trainer.generate(z), view)
     frame.layers.update(L.compute_layers(ctx, layers, cadences))
-    centers = getattr(data, "centers", None)
-    if centers is not None:
-        mm = M.mode_metrics(ctx.fake, centers, data.std)
+    mm = ctx.modes()
+    if mm is not None:
         frame.mode_counts = mm["mode_counts"]
         frame.covered = mm["covered"]
+    return ctx
 
 
 def image_grid_inputs(trainer: Any, seed: int = FAKE_SEED) -> tuple[Any, Any, int]:

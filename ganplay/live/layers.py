@@ -41,10 +41,22 @@ class LayerContext:
     fake: np.ndarray
     view: tuple[float, float, float, float] | None = None
 
+    _modes: dict[str, Any] | None = field(default=None, repr=False)
+
     @property
     def area(self) -> tuple[float, float, float, float]:
         """Where grid layers are sampled: the visible area, else the data's bounds."""
         return self.view if self.view is not None else self.bounds
+
+    def modes(self) -> dict[str, Any] | None:
+        """``metrics.mode_metrics`` of this frame's samples (None without mode centres), computed
+        once per frame for the mode-centre layer and the samples-per-mode bars."""
+        data = self.trainer.data
+        if self._modes is None and getattr(data, "centers", None) is not None:
+            from ganplay.engine import metrics as M
+
+            self._modes = M.mode_metrics(self.fake, data.centers, data.std)
+        return self._modes
 
 
 @dataclass(frozen=True)
@@ -143,14 +155,10 @@ def mesh_path(mesh: np.ndarray) -> np.ndarray:
 
 
 def _centers(ctx: LayerContext) -> dict[str, np.ndarray] | None:
-    from ganplay.engine import metrics as M
-
-    data = ctx.trainer.data
-    centers = getattr(data, "centers", None)
-    if centers is None:
+    mm = ctx.modes()
+    if mm is None:
         return None
-    mm = M.mode_metrics(ctx.fake, centers, data.std)
-    return {"pos": np.asarray(centers, np.float32), "ok": np.asarray(mm["covered"], bool)}
+    return {"pos": np.asarray(ctx.trainer.data.centers, np.float32), "ok": np.asarray(mm["covered"], bool)}
 
 
 def real_density(data: Any, bounds: tuple[float, float, float, float], res: int = DENSITY_RES,

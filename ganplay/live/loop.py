@@ -17,6 +17,7 @@ from . import frames as F
 from . import protocol as P
 from .budget import Budget
 from .command_loop import CommandLoop
+from . import layers as L
 from .layers import LAYER_NAMES, LAYERS
 
 SPEEDS = (1, 2, 5, 10, 30, 100, 300, 0)  # steps per second; 0 = as fast as possible
@@ -345,13 +346,13 @@ class TrainLoop(CommandLoop):
         if image:
             F.build_images(tr, fr, self._z, self._classify, self._y, self._cols)
         else:
-            F.build_2d(tr, fr, self._z, self.layers, {"frame"} | ({"once"} if self._once_due else set()),
-                       self.view)
+            ctx = F.build_2d(tr, fr, self._z, self.layers, {"frame"} | ({"once"} if self._once_due else set()),
+                             self.view)
             self._once_due = False
             if self.slow_budget.due(now) and self.layers & SLOW_LAYERS:
                 # D* is a KDE per grid cell: slow layers are charged to their own budget
                 t1 = time.perf_counter()
-                F.build_2d(tr, fr, self._z, self.layers, {"slow"}, self.view)
+                fr.layers.update(L.compute_layers(ctx, self.layers, {"slow"}))   # same samples, own budget
                 t2 = time.perf_counter()
                 self.slow_budget.spent(t1, t2)
                 side += t2 - t1
