@@ -33,6 +33,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qt_timing import timer_lateness  # noqa: E402  (the event-loop variant: no app given)
 
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -43,40 +45,6 @@ TARGET_P99_MS = 25.0
 WARMUP_S = 0.5        # after Play, not measured: training and frames get going (as gui_overhead.py)
 IDLE_S = 2.0          # idle baseline per round (at most --seconds)
 BUILD_TIMEOUT_S = 300.0
-
-
-def timer_lateness(seconds: float) -> list[float]:
-    """Lateness (ms) of each tick of a 10 ms precise QTimer during ``seconds`` of event loop.
-
-    Same measure as ``bench/gui_overhead.py``, but the GUI thread sits in a real ``QEventLoop``
-    (as in the app's ``exec()``) rather than polling ``processEvents`` with sleeps: it wakes on
-    timers and on the frames the worker posts, and nothing else."""
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
-
-    out: list[float] = []
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.nsecsElapsed()]
-
-    def tick() -> None:
-        now = clock.nsecsElapsed()
-        out.append(max(0.0, (now - last[0]) / 1e6 - 10.0))
-        last[0] = now
-
-    loop = QEventLoop()
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(10)
-    timer.timeout.connect(tick)
-    end = QTimer()
-    end.setSingleShot(True)
-    end.setTimerType(Qt.TimerType.PreciseTimer)
-    end.timeout.connect(loop.quit)
-    timer.start()
-    end.start(int(seconds * 1000))
-    loop.exec()
-    timer.stop()
-    return out
 
 
 def quantile(xs: list[float], q: float) -> float:

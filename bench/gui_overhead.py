@@ -29,6 +29,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 from ganplay.live import protocol as P  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qt_timing import timer_lateness  # noqa: E402
+
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -63,33 +66,6 @@ class Headless:
         th.start()
         th.join()
         return out[0]
-
-
-def timer_lateness(app, seconds: float, out: list[float] | None = None) -> list[float]:
-    """Lateness (ms) of a 10 ms precise QTimer while the event loop runs for ``seconds``."""
-    from PySide6.QtCore import QElapsedTimer, Qt, QTimer
-
-    out = [] if out is None else out
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.nsecsElapsed()]
-
-    def tick() -> None:
-        now = clock.nsecsElapsed()
-        out.append(max(0.0, (now - last[0]) / 1e6 - 10.0))
-        last[0] = now
-
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(10)
-    timer.timeout.connect(tick)
-    timer.start()
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        app.processEvents()
-        time.sleep(0.001)
-    timer.stop()
-    return out
 
 
 def p99(xs: list[float]) -> float:
@@ -156,7 +132,7 @@ def interleaved(app, cfg, rounds: int, seg: float, backend: str) -> dict:
         r0 = len(w.redraw_ms)
         t0 = time.perf_counter()
         n_late = len(res["late"])
-        timer_lateness(app, seg, res["late"])
+        timer_lateness(seg, res["late"], app)
         res["late_rounds"].append(p99(res["late"][n_late:]))
         ws = live_step(app, w) - s0
         dt = time.perf_counter() - t0
@@ -167,7 +143,7 @@ def interleaved(app, cfg, rounds: int, seg: float, backend: str) -> dict:
         res["redraw"] += list(w.redraw_ms)[r0:] if len(w.redraw_ms) > r0 else []
         res["ratios"].append((ws / dt) / (n / t))
         w.act_pause.trigger()
-        timer_lateness(app, min(seg, 2.0), res["idle"])
+        timer_lateness(min(seg, 2.0), res["idle"], app)
     w.close()
     w.deleteLater()
     app.processEvents()

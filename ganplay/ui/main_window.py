@@ -577,7 +577,7 @@ class MainWindow(QMainWindow):
                         "Draw points on the canvas (Draw data) or load a CSV/NPY file first.")
             return
         self.banner.hide()
-        if not self.worker.isRunning() and getattr(self, "_deaths", 0) >= 2:
+        if not self.worker.isRunning() and self._deaths >= 2:
             self._deaths = 0
             self._replace_worker(self.backend)  # it builds its trainer from the draft
             return
