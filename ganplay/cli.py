@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 # Modules that add subcommands: each has register(subparsers) -> None.
-EXTRA_COMMANDS: tuple[str, ...] = ("ganplay.cli_export", "ganplay.cli_compare")
+EXTRA_COMMANDS: tuple[str, ...] = ("ganplay.cli_export", "ganplay.cli_compare", "ganplay.cli_scene")
 
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3

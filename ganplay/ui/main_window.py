@@ -352,6 +352,7 @@ class MainWindow(QMainWindow):
         for dock in (self.setup_dock, self.charts_dock):
             m_view.addAction(dock.toggleViewAction())
         self.view_menu = m_view
+        self.scenes_menu = self._scenes_menu(mb)
         m_help = mb.addMenu("&Help")
         m_help.addAction(self.act_guide)
         m_help.addAction(self.act_about)
@@ -510,6 +511,34 @@ class MainWindow(QMainWindow):
         if self.worker.isRunning():
             if not self.worker.stop(1500):
                 self.worker.wait(10_000)  # a very long step: still never terminate()
+
+    def _scenes_menu(self, mb: Any) -> Any:
+        """Scenes: the lecture's pictures (engine/scenes), grouped by lecture part."""
+        from ganplay.engine.scenes import SCENES
+
+        menu = mb.addMenu("&Scenes")
+        group = None
+        for key, entry in SCENES.items():
+            if entry.group != group:
+                group = entry.group
+                menu.addSection(group)
+            a = QAction(entry.title, self)
+            a.triggered.connect(lambda _=False, k=key: self.open_scene(k))
+            menu.addAction(a)
+        return menu
+
+    def open_scene(self, name: str, **values: Any) -> Any:
+        """The Scenes window on scene ``name`` (one window, reused)."""
+        from .scene_window import SceneWindow
+
+        view = getattr(self, "scene_window", None)
+        if view is None:
+            view = self.scene_window = SceneWindow(name, **values)
+        else:
+            view.open_scene(name, **values)
+        view.show()
+        view.raise_()
+        return view
 
     def open_compare(self) -> Any:
         """The compare window, seeded with the current settings (one window, reused)."""
