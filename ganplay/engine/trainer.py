@@ -27,6 +27,7 @@ from . import losses as L
 from .config import LIVE_FIELDS, Config, ConfigError, get_field, set_field, to_dict
 from .data import make_data
 from .device import resolve_device
+from .memory_estimate import LIVE_SIZE_FIELDS, check_change, check_fits
 from .models import MLPDiscriminator, MLPGenerator, init_weights, sample_prior
 
 
@@ -59,6 +60,10 @@ STAT_NAMES = tuple(StepStats.__dataclass_fields__)
 
 
 def build_networks(cfg: Config, data: Any) -> tuple[nn.Module, nn.Module]:
+    if cfg.model.bigan:   # D judges (x, z) pairs and holds the encoder (engine/bigan.py)
+        from .bigan import build_bigan
+
+        return build_bigan(cfg, data)
     n_classes = getattr(data, "n_classes", 0) if cfg.model.conditional else 0
     if cfg.model.arch == "dcgan":
         from .image_models import build_dcgan  # only image runs need it
@@ -260,6 +265,16 @@ def g_update(t: UpdateTarget) -> torch.Tensor:
 class Trainer:
     """Owns G, D, their optimisers and the data stream for one GAN."""
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Trainer":
+        # a training mode with networks of its own is a subclass; every place that builds
+        # ``Trainer(cfg)`` (CLI, window, sessions, fallback) gets it without knowing
+        cfg = args[0] if args else kwargs.get("cfg")
+        if cls is Trainer and cfg is not None and cfg.model.bigan:
+            from .bigan import BiGANTrainer
+
+            cls = BiGANTrainer
+        return super().__new__(cls)
+
     def __init__(self, cfg: Config, *, points: np.ndarray | None = None, data: Any = None,
                  device: torch.device | str | None = None):
         cfg = cfg.copy().validate()
@@ -268,6 +283,8 @@ class Trainer:
             self.device, self.device_message = resolve_device(cfg.train.device)
         else:
             self.device, self.device_message = torch.device(device), None
+        # sizes that cannot fit together are refused here, before the data or a network take memory
+        check_fits(cfg, self.device)
         self.points = points
         self.data = data if data is not None else make_data(cfg.data, points)
         self.n_classes = getattr(self.data, "n_classes", 0) if cfg.model.conditional else 0
@@ -345,8 +362,11 @@ class Trainer:
         return self.generate(z, ema=ema)
 
     # ------------------------------------------------------------------ one step
-    def step(self, mode: str = "both") -> StepStats:
-        """k D-updates then one G-update (``mode`` 'd' or 'g' runs only one side, as GAN Lab does)."""
+    def step(self, mode: str = "both", target: UpdateTarget | None = None) -> StepStats:
+        """k D-updates then one G-update (``mode`` 'd' or 'g' runs only one side, as GAN Lab does).
+        ``target``: a stand-in for this trainer in the updates (``iteration.Recorder``: the same
+        arithmetic, with the intermediate tensors kept for slow motion and the formulas)."""
+        t: UpdateTarget = self if target is None else target
         tc = self.cfg.train
         stats_d = stats_g = None
         bufs = [b for _, b in self._buffers]
@@ -356,9 +376,9 @@ class Trainer:
             if mode in ("both", "d"):
                 k = tc.d_steps if mode == "both" else max(1, tc.d_steps)
                 for _ in range(k):
-                    stats_d = d_update(self)
+                    stats_d = d_update(t)
             if mode in ("both", "g"):
-                stats_g = g_update(self)
+                stats_g = g_update(t)
         except TrainingDiverged:
             # the failed update was not applied; put the statistics its forward pass moved back,
             # so the live state (and a session saved now) stays finite
@@ -392,6 +412,10 @@ class Trainer:
         return self.cfg.loss.r1 > 0
 
     def d_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, Any, Any]:
+        return self.d_draws()[:5]
+
+    def d_draws(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, Any, Any, torch.Tensor]:
+        """``d_batch`` and the z the fakes came from (slow motion links each fake to its z)."""
         B = self.cfg.train.batch_size
         x, y = self._real_batch(B)
         yf = self._sample_labels(B)
@@ -401,20 +425,27 @@ class Trainer:
             eps = torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), generator=self.gen, device=self.device)
         with torch.no_grad():
             xf = self._fakes(z, yf)
-        return x, xf, eps, y, yf
+        return x, xf, eps, y, yf, z
 
     def d_scores(self, x: torch.Tensor, y: Any = None, rows: Any = None) -> torch.Tensor:
         return self.D(x, y) if y is not None else self.D(x)
 
     def g_scores(self) -> torch.Tensor:
+        return self.g_forward()[0]
+
+    def g_forward(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, Any]:
+        """(D's scores of G(z), z, G(z), the fake labels): ``g_scores`` with what it scored."""
         B = self.cfg.train.batch_size
         yf = self._sample_labels(B)
         if self.cfg.train.unrolled > 0:
             params = self._unrolled_params(self.cfg.loss, B)
-            xf = self._fakes(self.sample_z(B), yf)
+            z = self.sample_z(B)
+            xf = self._fakes(z, yf)
             args = (xf, yf) if yf is not None else (xf,)
-            return functional_call(self.D, (params, dict(self.D.named_buffers())), args)
-        return self.d_scores(self._fakes(self.sample_z(B), yf), yf)
+            return functional_call(self.D, (params, dict(self.D.named_buffers())), args), z, xf, yf
+        z = self.sample_z(B)
+        xf = self._fakes(z, yf)
+        return self.d_scores(xf, yf), z, xf, yf
 
     def per_member_loss(self, fn: Callable[..., torch.Tensor], *args: Any) -> torch.Tensor:
         return fn(self.cfg.loss, *args)
@@ -484,6 +515,10 @@ class Trainer:
         """Change one config field between steps; raises ``NeedsReset`` for structural fields."""
         if path not in LIVE_FIELDS:
             raise NeedsReset(f"'{path}' changes the networks or the data; reset to apply it")
+        if path in LIVE_SIZE_FIELDS:  # a larger batch (or unrolled steps, ...) must fit before it is taken
+            new = self.cfg.copy()
+            set_field(new, path, raw)
+            check_change(self.cfg, new, self.device)
         set_field(self.cfg, path, raw)
         tc = self.cfg.train
         if self.cfg.train.batch_size % tc.pack:
