@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 # Modules that add subcommands: each has register(subparsers) -> None.
-EXTRA_COMMANDS: tuple[str, ...] = ("ganplay.cli_export", "ganplay.cli_compare", "ganplay.cli_scene")
+EXTRA_COMMANDS: tuple[str, ...] = ("ganplay.cli_export", "ganplay.cli_compare", "ganplay.cli_scene",
+                                  "ganplay.cli_sweep")
 
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3

@@ -578,8 +578,10 @@ def variations(base: Config, kind: str | tuple[str, Sequence[Any]]) -> tuple[lis
 
 
 def vary_configs(bases: Sequence[Config], specs: Sequence[tuple[str, list[str]]],
-                 base_labels: Sequence[str] | None = None) -> tuple[list[Config], list[str]]:
-    """Every base config crossed with every combination of the varied values."""
+                 base_labels: Sequence[str] | None = None,
+                 limit: int | None = MAX_MEMBERS) -> tuple[list[Config], list[str]]:
+    """Every base config crossed with every combination of the varied values (at most ``limit``
+    of them: a comparison trains them in one population; a sweep passes None)."""
     cfgs, labels = [], []
     combos = list(itertools.product(*[[(p, v) for v in vals] for p, vals in specs])) if specs else [()]
     short = {v: k for k, v in VARY_ALIASES.items() if k not in ("sn", "d_steps")}
@@ -594,8 +596,8 @@ def vary_configs(bases: Sequence[Config], specs: Sequence[tuple[str, list[str]]]
             parts = [base_labels[bi]] if base_labels else []
             parts += [f"{short.get(p, p)}={v}" for p, v in combo]
             labels.append(" ".join(parts) or f"#{len(labels) + 1}")
-    if len(cfgs) > MAX_MEMBERS:
-        raise ConfigError(f"that comparison has {len(cfgs)} configurations; compare takes at most {MAX_MEMBERS}")
+    if limit is not None and len(cfgs) > limit:
+        raise ConfigError(f"that comparison has {len(cfgs)} configurations; compare takes at most {limit}")
     return cfgs, _unique(labels)
 
 

@@ -1,0 +1,239 @@
+"""`ganplay sweep`: the grid runs, resumes after a kill and after Ctrl-C, records a failing run and
+goes on; the local backend needs no Ray; the published tables are built as specified."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ganplay.cli import main
+from ganplay.engine import sweep as S
+from ganplay.engine import sweep_backends as B
+from ganplay.engine import sweep_tables as T
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["--set", "model.g_width=16", "--set", "model.d_width=16", "--set", "train.batch_size=32",
+         "--set", "train.eval_every=0"]
+
+
+def _sweep_cmd(out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "ganplay", "sweep", "-o", str(out), *extra, *SMALL]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+# ---------------------------------------------------------------------- planning (no training)
+def test_plan_is_the_product_with_stable_ids() -> None:
+    spec = S.SweepSpec(presets=["stable", "vanilla"], data=S.data_sets(["ring", "grid"]),
+                       vary=[("train.lr_d", ["1e-4", "1e-3"])], seeds=[0, 1], steps=10)
+    runs = S.plan(spec)
+    assert len(runs) == 2 * 2 * 2 * 2
+    assert len({r.run_id for r in runs}) == len(runs)
+    assert [r.run_id for r in S.plan(spec)] == [r.run_id for r in runs]   # same spec, same folders
+    r = next(r for r in runs if r.fields == {"preset": "vanilla", "data": "grid", "train.lr_d": 1e-3, "seed": 1})
+    cfg = r.cfg()
+    assert (cfg.data.name, cfg.data.std, cfg.data.grid_n, cfg.train.lr_d, cfg.train.seed, cfg.train.steps) == \
+        ("grid", 0.05, 5, 1e-3, 1, 10)
+    assert S.varying_columns(runs) == ["preset", "data", "train.lr_d", "seed"]
+    assert S.parse_seeds("3") == [0, 1, 2] and S.parse_seeds("4,9") == [4, 9]
+    with pytest.raises(S.SweepError, match="unknown preset"):
+        S.plan(S.SweepSpec(presets=["nope"]))
+    with pytest.raises(S.SweepError, match="unknown data set"):
+        S.data_sets(["ring", "torus"])
+
+
+def test_sweep_file(tmp_path: Path) -> None:
+    f = tmp_path / "s.toml"
+    f.write_text('name = "lr"\npresets = ["stable"]\nseeds = 2\nsteps = 7\n[set]\n"train.batch_size" = 64\n'
+                 '[data.wide]\nname = "ring"\nstd = 0.1\nmodes = 5\n[vary]\nlr = [1e-4, 1e-3]\n')
+    spec = S.load_sweep_file(f)
+    runs = S.plan(spec)
+    assert spec.name == "lr" and len(runs) == 4
+    c = runs[0].cfg()
+    assert (c.data.modes, c.data.std, c.train.batch_size, c.train.steps) == (5, 0.1, 64, 7)
+    assert {r.fields["train.lr_d"] for r in runs} == {1e-4, 1e-3}
+    f.write_text("presets = ['stable']\ncolour = 3\n")
+    with pytest.raises(S.SweepError, match="unknown key"):
+        S.load_sweep_file(f)
+
+
+def test_tables_are_the_protocols() -> None:
+    from ganplay.engine.presets import preset_names
+
+    spec = T.veegan_spec()
+    runs = S.plan(spec)
+    assert spec.presets == preset_names("2d") and len(spec.seeds) == 5
+    assert len(runs) == len(preset_names("2d")) * 2 * 5
+    ring = next(r for r in runs if r.fields["data"] == "ring").cfg().data
+    grid = next(r for r in runs if r.fields["data"] == "grid").cfg().data
+    assert (ring.modes, ring.radius, ring.std) == (8, 1.0, 0.01)
+    assert (grid.grid_n, grid.spacing, grid.std) == (5, 2.0, 0.05)
+    from ganplay.engine.presets import PRESETS
+
+    assert all(r.cfg().train.steps == PRESETS[r.fields["preset"]].fields["train.steps"] for r in runs)
+    full = T.robustness_cases("full")
+    modes = {c["modes"] for c in full.values() if c["name"] == "ring"}
+    assert modes == {3, 6, 8, 12} and {c["grid_n"] for c in full.values() if c["name"] == "grid"} == {3, 5, 7}
+    assert min(c["std"] for c in full.values()) == 0.005 and max(c["std"] for c in full.values()) == 0.1
+    assert len(S.plan(T.robustness_spec("edges"))) == 14 * 3
+    # the published rows carry their sources; a row without checked figures prints none
+    rows = [{"recipe": "stable ring", "preset": "stable", "data": "ring", "status": "done", "modes_covered": 8,
+             "modes_total": 8, "hq_fraction": 0.95, "reverse_kl": 0.01, "w1": 0.02, "wall_s": 1.0, "steps": 20000}]
+    text = T.format_veegan(rows)
+    assert "ganplay stable" in text and "8.0 ± 0.0/8" in text and "95.0 ± 0.0" in text
+    for pub in T.PUBLISHED:
+        assert pub.name in text and pub.source in text
+    assert "71.7" in text and "68.5" in text
+
+
+def test_ray_resources_share_a_gpu_between_2d_runs() -> None:
+    runs = S.plan(S.SweepSpec(presets=["stable", "dcgan"], data=S.data_sets(["ring", "mnist"]), steps=1))
+    by = {(r.fields["preset"], r.fields["data"]): r for r in runs}
+    assert ("dcgan", "ring") not in by   # an image recipe is not crossed with 2D data
+    assert B.ray_resources(by[("stable", "ring")], gpus_in_cluster=0) == {"num_cpus": 1}
+    assert B.ray_resources(by[("stable", "ring")], gpus_in_cluster=2)["num_gpus"] == B.GPU_SHARE_2D < 1
+    assert B.ray_resources(by[("dcgan", "mnist")], gpus_in_cluster=2)["num_gpus"] == 1.0
+
+
+def test_progress_line_counts_and_eta() -> None:
+    p = S.Progress(total=10, skipped=2, slots=2)
+    assert "ETA ?" in p.line()
+    p.finish({"status": "done", "wall_s": 10.0})
+    p.finish({"status": "failed", "wall_s": 1.0})
+    p.running = 2
+    line = p.line()
+    assert "4/10 runs" in line and "3 done" in line and "2 running" in line and "1 failed" in line
+    assert p.eta_s() == pytest.approx(10.0 * (6 - 1) / 2)
+
+
+# ---------------------------------------------------------------------- running
+def test_tiny_grid_runs_and_records_a_failing_run(tmp_path: Path, capsys) -> None:
+    """Two presets x two data sets, one of which cannot load (a points file that does not exist):
+    its run fails with the reason, the others finish, and every report file is written."""
+    out = tmp_path / "sw"
+    rc = main(["sweep", "--presets", "vanilla,lsgan", "--vary", "data.name=ring,points", "--set",
+               f"data.path={tmp_path / 'missing.csv'}", "--steps", "15", "--workers", "2", "-q", "-o", str(out)] + SMALL)
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "vanilla ring data.name=points" in printed and "1 failed" in printed
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert len(rows) == 4
+    assert {r["data.name"] for r in rows} == {"ring", "points"}
+    for r in rows:
+        if r["data.name"] == "points":
+            assert r["status"] == "failed" and "missing.csv" in r["reason"]
+        else:
+            assert r["status"] == "done" and r["steps"] == "15" and 0 <= int(r["modes_covered"]) <= 8
+            run_dir = out / r["run_id"]
+            assert {"config.toml", "checkpoint.pt", "history.csv", "metrics.json", "result.json"} <= \
+                {p.name for p in run_dir.iterdir()}
+    js = json.loads((out / "results.json").read_text())
+    assert js["varying"] == ["preset", "data.name", "seed"] and len(js["runs"]) == 4
+    assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "recipe" in (out / "summary.txt").read_text()
+
+
+def test_resume_after_a_kill_skips_finished_runs(tmp_path: Path) -> None:
+    """SIGKILL the whole sweep (driver and worker) once a run has finished; the same command
+    then skips the finished runs and trains the rest."""
+    out = tmp_path / "sw"
+    cmd = _sweep_cmd(out, "--presets", "vanilla", "--seeds", "3", "--steps", "150", "--workers", "1")
+    p = subprocess.Popen(cmd, env=_env(), start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 90
+        while not list(out.glob("*/result.json")) and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.05)
+        os.killpg(p.pid, signal.SIGKILL)
+    finally:
+        p.wait()
+    first = {f.parent.name: f.stat().st_mtime_ns for f in out.glob("*/result.json")}
+    assert 1 <= len(first) < 3, "the kill should land part way through the sweep"
+    r = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert f"{len(first)} skipped" in r.stderr
+    after = {f.parent.name: f.stat().st_mtime_ns for f in out.glob("*/result.json")}
+    assert len(after) == 3 and all(after[k] == v for k, v in first.items())   # not trained again
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert [r["status"] for r in rows] == ["done"] * 3
+
+
+def test_ctrl_c_saves_the_running_run_and_resume_continues_it(tmp_path: Path) -> None:
+    out = tmp_path / "sw"
+    cmd = _sweep_cmd(out, "--presets", "vanilla", "--seeds", "2", "--steps", "100000", "--workers", "1",
+                     "--save-every", "0.3")
+    ckpt = out / "vanilla_ring-s0" / "checkpoint.pt"
+    p = subprocess.Popen(cmd, env=_env(), start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        deadline = time.monotonic() + 60
+        # wait until the worker trains: its first periodic save
+        while time.monotonic() < deadline and not ckpt.exists():
+            time.sleep(0.05)
+        first = ckpt.stat().st_mtime_ns
+        os.killpg(p.pid, signal.SIGINT)   # as the terminal's Ctrl-C: the driver and its worker
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+    assert p.returncode == 130, err
+    assert "--resume" in err
+    run_dir = out / "vanilla_ring-s0"
+    assert ckpt.stat().st_mtime_ns > first and not (run_dir / "result.json").exists()   # saved on the stop
+    from ganplay.engine.runs import load_run
+
+    trainer, _ = load_run(run_dir)
+    saved = trainer.step_count
+    assert 0 < saved < 100000
+    # resume with a plan of fewer steps would be another sweep: the folder refuses it
+    rc = main(["sweep", "-o", str(out), "--presets", "vanilla", "--seeds", "2", "--steps", "50", "-q"] + SMALL)
+    assert rc == 2
+    # resuming continues the saved run from its checkpoint
+    # (stopped at once: it loads the checkpoint, then saves at the first step boundary)
+    res = S.execute_run(S.read_plan(out)[0], run_dir, stop=lambda: True)
+    assert res["resumed_at"] == saved and res["status"] == "interrupted"
+
+
+def test_local_backend_runs_without_ray(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)   # `import ray` now raises ImportError
+    assert not B.ray_available()
+    with pytest.raises(S.SweepError, match=r"pip install \"ganplay\[cluster\]\""):
+        B.make_backend("ray", tmp_path)
+    assert main(["sweep", "--backend", "ray", "-o", str(tmp_path / "r"), "--steps", "1"]) == 2
+    assert "ganplay[cluster]" in capsys.readouterr().err
+    runs = S.plan(S.SweepSpec(presets=["vanilla"], seeds=[0], steps=5,
+                              overrides=["model.g_width=16", "model.d_width=16", "train.batch_size=32",
+                                         "train.eval_every=0"]))
+    backend = B.make_backend("local", tmp_path / "l", workers=1)
+    assert isinstance(backend, B.LocalBackend)
+    try:
+        results, interrupted = B.run_sweep(runs, tmp_path / "l", backend)
+    finally:
+        backend.close()
+    assert not interrupted and [r["status"] for r in results.values()] == ["done"]
+
+
+def test_ray_local_cluster(tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    runs = S.plan(S.SweepSpec(presets=["vanilla"], seeds=[0, 1], steps=5,
+                              overrides=["model.g_width=16", "model.d_width=16", "train.batch_size=32",
+                                         "train.eval_every=0"]))
+    backend = B.make_backend("ray", tmp_path, workers=2)
+    try:
+        results, interrupted = B.run_sweep(runs, tmp_path, backend)
+    finally:
+        backend.close()
+    assert not ray.is_initialized()
+    assert not interrupted and sorted(r["status"] for r in results.values()) == ["done", "done"]
+    for r in runs:   # the files came back from the task into the sweep folder
+        assert (tmp_path / r.run_id / "checkpoint.pt").exists() and (tmp_path / r.run_id / "result.json").exists()
