@@ -56,7 +56,7 @@ def veegan_spec(seeds: int = VEEGAN_SEEDS, steps: int | None = None, presets: Se
 
 def _cell(modes: float | None, hq: float | None, total: int) -> tuple[str, str]:
     m = "-" if modes is None else f"{modes:.1f}/{total}"
-    h = "-" if hq is None else f"{hq:.1f}"
+    h = "-" if hq is None else f"{hq:g}"
     return m, h
 
 
