@@ -237,3 +237,51 @@ def test_ray_local_cluster(tmp_path: Path) -> None:
     assert not interrupted and sorted(r["status"] for r in results.values()) == ["done", "done"]
     for r in runs:   # the files came back from the task into the sweep folder
         assert (tmp_path / r.run_id / "checkpoint.pt").exists() and (tmp_path / r.run_id / "result.json").exists()
+
+
+# ---------------------------------------------------------------------- the window
+def _tiny_sweep(folder: Path) -> list:
+    runs = S.plan(S.SweepSpec(presets=["vanilla"], seeds=[0, 1], steps=5,
+                              overrides=["model.g_width=16", "model.d_width=16", "train.batch_size=32",
+                                         "train.eval_every=0", "train.device=cpu"]))
+    S.write_plan(folder, runs)
+    for r in runs:
+        assert S.execute_run(r, folder / r.run_id)["status"] == "done"
+    return runs
+
+
+def test_open_sweep_explores_and_continues_a_run(qtbot, tmp_path, monkeypatch, describe) -> None:
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    from ganplay.engine.config import Config
+    from ganplay.live import protocol as P
+    from ganplay.ui.main_window import MainWindow
+
+    folder = tmp_path / "sw"
+    runs = _tiny_sweep(folder)
+    errors: list = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a, **k: errors.append((title, text)))
+    cfg = Config()
+    cfg.train.batch_size, cfg.model.g_width, cfg.model.d_width = 32, 16, 16
+    w = MainWindow(cfg, backend="thread")
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.engineReady, timeout=60_000):
+        w.show()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+    w.act_open_sweep.trigger()   # File -> Open sweep...
+    view = w.sweep_view
+    assert view.table.rowCount() == 2 and not errors
+    status_col = [h for _, h in view.columns].index("status")
+    assert [view.table.item(i, status_col).text() for i in range(2)] == ["done", "done"]
+    view.table.selectRow(1)
+    assert view.btn_explore.isEnabled() and view.btn_continue.isEnabled()
+    with qtbot.waitSignal(w.generatorOpened, timeout=30_000) as opened:
+        view.btn_explore.click()
+    assert opened.args[0] == str(folder / runs[1].run_id) and len(w.canvas.bundle.data) == 512
+    with qtbot.waitSignal(w.eventHandled, timeout=30_000, check_params_cb=lambda ev: isinstance(ev, P.StateInstalled)):
+        view.btn_continue.click()
+    assert describe(w)["step"] == 5 and w.config.train.seed == 1 and not errors
+    # a folder that is no sweep: a message, no view
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
+    w.act_open_sweep.trigger()
+    assert errors and "not a sweep folder" in errors[0][1]

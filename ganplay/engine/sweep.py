@@ -624,3 +624,34 @@ def write_report(sweep_dir: Path, runs: Sequence[SweepRun], results: dict[str, d
     _write_file(sweep_dir / "summary.txt", (text + "\n").encode("utf-8"))
     write_chart(sweep_dir / "chart.png", summary, title=f"{name}: {len(runs)} runs")
     return rows, text
+
+
+# ---------------------------------------------------------------------- opening a run of a sweep
+def sweep_rows(sweep_dir: str | Path) -> list[dict[str, Any]]:
+    """The results table of a sweep folder as it stands (runs still pending included)."""
+    return result_rows(Path(sweep_dir), read_plan(sweep_dir))
+
+
+def run_folder(sweep_dir: str | Path, row: dict[str, Any]) -> Path:
+    """The run folder a results row names; a diverged run opens at its last good state."""
+    d = Path(sweep_dir) / row["run_id"]
+    if row.get("status") == "diverged" and (d / "last_good" / "checkpoint.pt").exists():
+        return d / "last_good"
+    return d
+
+
+def run_state(run_dir: str | Path) -> tuple[Config, dict[str, Any]]:
+    """A run folder's config and training state (what the playground continues from)."""
+    from .runs import load_run
+
+    trainer, _ = load_run(run_dir, device="cpu")
+    return trainer.cfg.copy(), trainer.state_dict()
+
+
+def run_snapshot(run_dir: str | Path) -> Any:
+    """A run folder's generator as a frozen snapshot (what the latent explorer shows)."""
+    from .runs import load_run
+    from .snapshot import snapshot_generator
+
+    trainer, _ = load_run(run_dir, device="cpu")
+    return snapshot_generator(trainer)

@@ -294,6 +294,9 @@ class MainWindow(QMainWindow):
                                              "Save G, D, optimisers, RNG, settings and charts to continue later")
         self.act_open_session = self._action("Open session...", self._open_session_dialog, "Ctrl+O",
                                              "Continue a saved session (replaces the current one)")
+        self.act_open_sweep = self._action("Open sweep...", self._open_sweep_dialog,
+                                           tip="The results table of a 'ganplay sweep' folder: a row opens its "
+                                               "generator in the latent explorer or continues it here")
         self.act_export_csv = self._action("Export charts as CSV...", self._export_csv_dialog,
                                            tip="All chart series, one row per step")
         self.act_export_png = self._action("Export charts as PNG...", self._export_png_dialog,
@@ -326,7 +329,7 @@ class MainWindow(QMainWindow):
         mb = self.menuBar()
         m_file = mb.addMenu("&File")
         for a in (self.act_load_data, None, self.act_open_gen, self.act_export, self.act_close_gen, None,
-                  self.act_open_session, self.act_save_session, None, self.act_export_csv,
+                  self.act_open_session, self.act_save_session, self.act_open_sweep, None, self.act_export_csv,
                   self.act_export_png, self.act_record, None, self.act_quit):
             m_file.addSeparator() if a is None else m_file.addAction(a)
         m_train = mb.addMenu("&Train")
@@ -760,6 +763,31 @@ class MainWindow(QMainWindow):
 
     def open_session(self, path: str) -> None:
         self.worker.send(P.LoadSession(path))
+
+    def _open_sweep_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open sweep folder", "")
+        if path:
+            self.open_sweep(path)
+
+    def open_sweep(self, path: str) -> Any:
+        """A sweep folder's results (ui/sweep_view.py); its rows open a run's generator in the latent
+        explorer or continue the run here, read off the GUI thread as bundles and sessions are."""
+        from ganplay.engine.sweep import SweepError, run_snapshot, run_state
+
+        from .sweep_view import SweepView
+
+        try:
+            view = SweepView(path, self)
+        except SweepError as exc:
+            self._error("Cannot open sweep", str(exc))
+            return None
+        view.exploreRun.connect(lambda d: self._run_file_task(
+            lambda: run_snapshot(d), lambda snap: self._show_bundle(snap, d), "Cannot open run", f"Opening {d}..."))
+        view.continueRun.connect(lambda d: self._run_file_task(
+            lambda: run_state(d), self._open_compared, "Cannot open run", f"Opening {d}..."))
+        self.sweep_view = view
+        view.show()
+        return view
 
     def _open_generator_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open generator", "", "ganplay bundle (*.ganplay);;All files (*)")
