@@ -57,7 +57,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from .engine.export import (SAMPLE_SUFFIXES, BundleError, sample_snapshot, samples_bytes,
-                                snapshot_bounds, write_file_atomic)
+                                snapshot_bounds, snapshot_real, write_file_atomic)
 
     out = Path(args.out)
     if out.suffix.lower() not in SAMPLE_SUFFIXES:
@@ -65,7 +65,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
                           f"{', '.join(SAMPLE_SUFFIXES)}")
     snap, data = _load_generator(Path(args.source))
     x, y = sample_snapshot(snap, args.n, args.seed, args.label)
-    write_file_atomic(out, samples_bytes(x, y, out.suffix, snapshot_bounds(snap, data)))
+    real = snapshot_real(snap, data, len(x)) if out.suffix.lower() == ".png" else None
+    title = f"{Path(args.source).name}: {len(x):,} samples (seed {args.seed})"
+    write_file_atomic(out, samples_bytes(x, y, out.suffix, snapshot_bounds(snap, data), real, title))
     if not args.quiet:
         print(f"wrote {len(x)} samples of shape {tuple(x.shape[1:])} to '{out}'", file=sys.stderr)
     return 0

@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="config overrides on top of the preset")
     ap.add_argument("--layers", default="surface,real,fake,centers")
+    ap.add_argument("--frames-npz", metavar="FILE",
+                    help="also keep the grabbed RGB frames (to compare GIF encoders on the same input)")
     ap.add_argument("--frame-share", type=float, default=0.5,
                     help="share of the worker's time for drawing frames (the window uses 0.05)")
     args = ap.parse_args(argv)
@@ -57,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         win.canvas.set_layer_visible(key, key in keep)
     # a recording wants a smooth picture more than top training speed: let the worker spend up
     # to half its time on frames (normally 5%) so the canvas updates several times a second
-    win.worker.send("budget", {"frame": args.frame_share})
+    from ganplay.live import protocol as P
+
+    win.worker.send(P.SetBudgets((("frame", args.frame_share),)))
     ready = []
     win.engineReady.connect(lambda: ready.append(True))
     deadline = time.time() + 120
@@ -89,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     win.pause()
     print(f"recorded {rec.frame_count} frames, {win.frames_received} canvas updates, up to step "
           f"{win.current_step}", file=sys.stderr)
+    if args.frames_npz:
+        import numpy as np
+
+        np.savez_compressed(args.frames_npz, frames=np.stack(rec.frames), fps=args.fps, colors=args.colors)
     t0 = time.perf_counter()
     out = rec.save_gif(args.out, n_colors=args.colors)
     print(f"wrote {out}: {out.stat().st_size / 1e6:.2f} MB, {rec.frame_count} frames of "

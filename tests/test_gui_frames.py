@@ -125,7 +125,7 @@ def test_contour_mesh_and_tiles():
 
 
 def test_iso_segments_trace_a_closed_circle():
-    """The worker's marching squares: a smooth radial field's 0.5 level is the circle r = 0.5,
+    """contourpy's lines as segments: a smooth radial field's 0.5 level is the circle r = 0.5,
     closed (every end point shared by two segments), in data units."""
     from ganplay.live.contours import iso_segments
 
@@ -137,6 +137,19 @@ def test_iso_segments_trace_a_closed_circle():
     _, counts = np.unique(np.round(seg, 5), axis=0, return_counts=True)
     assert set(counts.tolist()) == {2}
     assert iso_segments(np.zeros((5, 5)), (0.0, 1.0, 0.0, 1.0)).shape == (0, 2)  # no crossing
+
+
+def test_iso_segments_keep_separate_lines_apart():
+    """Two discs give two closed lines: no segment bridges the gap between them."""
+    from ganplay.live.contours import iso_segments
+
+    x, y = np.meshgrid(np.linspace(-1, 1, 60), np.linspace(-1, 1, 60))
+    g = np.maximum(np.exp(-((x + 0.5) ** 2 + y ** 2) / 0.02), np.exp(-((x - 0.5) ** 2 + y ** 2) / 0.02))
+    g[10, 10] = np.nan  # a diverged cell far from the lines is skipped, not an error
+    seg = iso_segments(g, (-1.0, 1.0, -1.0, 1.0), 0.5)
+    lengths = np.linalg.norm(seg[1::2] - seg[0::2], axis=1)
+    assert lengths.max() < 2 * 2 / 59                  # at most a cell's diagonal
+    assert (seg[:, 0] < 0).sum() == (seg[:, 0] > 0).sum() > 20   # both circles, the same size
 
 
 def test_cgan_sample_grid_has_one_row_per_digit():

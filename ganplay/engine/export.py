@@ -576,12 +576,13 @@ def sample_snapshot(snap: GeneratorSnapshot, n: int, seed: int = 0, label: int |
 
 
 def samples_bytes(x: np.ndarray, y: np.ndarray | None, suffix: str,
-                  bounds: tuple[float, float, float, float] | None = None) -> bytes:
-    """The file content for samples ``x``: .npy array, .csv table or .png picture."""
+                  bounds: tuple[float, float, float, float] | None = None,
+                  real: np.ndarray | None = None, title: str = "") -> bytes:
+    """The file content for samples ``x``: .npy array, .csv table or .png picture (2D samples: a
+    matplotlib figure over the ``real`` points, titled ``title``; images: a grid)."""
     import io
 
     from .png import encode_png, image_grid
-    from .scatter_png import scatter_image
 
     suffix = suffix.lower()
     if suffix == ".npy":
@@ -606,14 +607,16 @@ def samples_bytes(x: np.ndarray, y: np.ndarray | None, suffix: str,
             scale = 2 if grid.shape[0] < 600 else 1
             return encode_png(grid.repeat(scale, 0).repeat(scale, 1))
         if x.ndim == 2 and x.shape[1] == 2:
-            return encode_png(scatter_image(x, 480, _frame(x, bounds)))
+            from .figures import scatter_png
+
+            return scatter_png(x, real, _frame(x, bounds), title)
         raise BundleError(f"cannot draw samples of shape {x.shape[1:]} as a PNG; write .npy or .csv")
     raise BundleError(f"unknown output type '{suffix}': use one of {', '.join(SAMPLE_SUFFIXES)}")
 
 
 def _frame(x: np.ndarray, bounds: tuple[float, float, float, float] | None) -> tuple[float, float, float, float]:
     """The data's bounds grown to show the bulk of the samples too (a young G may miss the data)."""
-    from .scatter_png import auto_bounds
+    from .figures import auto_bounds
 
     a = auto_bounds(x)
     if bounds is None:
@@ -643,6 +646,25 @@ def write_file_atomic(path: str | Path, data: bytes, error: type[Exception] = Bu
     except OSError as exc:
         raise error(f"cannot write {what}'{target}': {exc.strerror or exc}") from None
     return target
+
+
+def snapshot_real(snap: GeneratorSnapshot, data: Any = None, n: int = 1000,
+                  seed: int = 20_000) -> np.ndarray | None:
+    """n points of the 2D data a snapshot was trained on (from its data set or its config), or
+    None where they cannot be had (image data, a points file that is not here)."""
+    if snap.image_shape is not None:
+        return None
+    try:
+        if data is None:
+            if snap.config is None:
+                return None
+            cfg = from_dict(snap.config)
+            from .data2d import make_dataset
+
+            data = make_dataset(cfg.data)
+        return np.asarray(data.sample_numpy(n, seed=seed), np.float32)
+    except Exception:  # a figure without its real points is still worth drawing
+        return None
 
 
 def snapshot_bounds(snap: GeneratorSnapshot, data: Any = None) -> tuple[float, float, float, float] | None:

@@ -1,24 +1,27 @@
-"""Animated GIF writer in numpy + pure Python (no PIL, no Qt), for "mode collapse in 10 seconds".
+"""Animated GIFs of recordings (no Qt): colours chosen here, the file written by Pillow.
 
 Frames are uint8 RGB arrays (H, W, 3), all the same size. Colours are reduced to a palette of at
-most 255 entries (one index is kept for transparency), either one global palette for the whole
-animation, one per frame, or a fixed 6x6x6 cube plus a grey ramp (fast, no analysis). A palette
-with as few colours as the frames contain is exact: plots with flat colours survive unchanged.
+most 255 entries: one global palette for the whole animation, one per frame, or a fixed 6x6x6
+cube plus a grey ramp (fast, no analysis). A palette with as few colours as the frames contain is
+exact: plots with flat colours survive unchanged. Pillow writes the file (LZW, frame deltas: a
+frame after the first stores only the rectangle that changed, its unchanged pixels transparent,
+and identical frames become one longer frame).
 
-Each frame after the first only stores the rectangle that changed, and inside it the pixels that
-did not change are transparent; a live canvas changes little between frames, so this keeps files
-small and the pure-Python LZW encoder fast.
+The palette stays a weighted median cut with an exact nearest-colour mapping, not Pillow's
+``quantize``: on a recorded canvas Pillow's quantisers came out 3x worse in mean error at the same
+size (0.73 against 2.2 per channel, 101 frames of the README's recording) or much larger files.
 """
 from __future__ import annotations
 
-import struct
+import io
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+from PIL import Image
 
 PALETTES = ("global", "per-frame", "fixed")
-MAX_COLORS = 255  # the 256th index is the transparent one
+MAX_COLORS = 255  # GIF tables hold 256; one stays free as Pillow's transparent index for deltas
 
 
 class GifError(ValueError):
@@ -44,17 +47,17 @@ def _unpack(packed: np.ndarray) -> np.ndarray:
     return np.stack([(packed >> 16) & 255, (packed >> 8) & 255, packed & 255], -1).astype(np.uint8)
 
 
+def _color_counts(frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted packed colours of ``frames`` and how many pixels have each."""
+    keys, counts = zip(*(np.unique(_pack(f), return_counts=True) for f in frames))
+    u, inv = np.unique(np.concatenate(keys), return_inverse=True)
+    total = np.bincount(inv.ravel(), weights=np.concatenate(counts), minlength=len(u)).astype(np.int64)
+    return u, total
+
+
 def unique_colors(frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The distinct colours of ``frames`` and how many pixels have each: ((U, 3) uint8, (U,) int64)."""
-    keys, counts = [], []
-    for f in frames:
-        k, c = np.unique(_pack(f), return_counts=True)
-        keys.append(k)
-        counts.append(c)
-    allk = np.concatenate(keys)
-    allc = np.concatenate(counts)
-    u, inv = np.unique(allk, return_inverse=True)
-    total = np.bincount(inv.ravel(), weights=allc, minlength=len(u)).astype(np.int64)
+    u, total = _color_counts(frames)
     return _unpack(u), total
 
 
@@ -99,87 +102,37 @@ def median_cut(colors: np.ndarray, counts: np.ndarray, n_colors: int = MAX_COLOR
     return np.clip(np.round(np.asarray(pal)), 0, 255).astype(np.uint8)
 
 
-def map_to_palette(frame: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """Index of the nearest palette colour for every pixel: (H, W) uint8."""
-    h, w = frame.shape[:2]
-    u, inv = np.unique(_pack(frame), return_inverse=True)
-    uc = _unpack(u).astype(np.int32)
+def _nearest(colors: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Index of the nearest palette entry for each colour, (U,) uint8 (exact: Pillow's own
+    mapping looks colours up in a reduced-precision cache, which bands smooth gradients)."""
+    uc = np.asarray(colors, np.int32).reshape(-1, 3)
     pal = np.asarray(palette, np.int32)
     nearest = np.empty(len(uc), np.uint8)
     for s in range(0, len(uc), 4096):  # bounded memory: 4096 x 255 distances at a time
         d = ((uc[s:s + 4096, None, :] - pal[None]) ** 2).sum(-1)
         nearest[s:s + 4096] = np.argmin(d, axis=1)
-    return nearest[inv.ravel()].reshape(h, w)
+    return nearest
 
 
-# ---------------------------------------------------------------------------------- LZW
-def lzw_encode(indices: bytes | np.ndarray, min_code_size: int) -> bytes:
-    """GIF-flavoured variable-width LZW of a stream of palette indices (< 2**min_code_size)."""
-    data = bytes(np.asarray(indices, np.uint8).ravel()) if not isinstance(indices, bytes) else indices
-    clear = 1 << min_code_size
-    eoi = clear + 1
-    out = bytearray()
-    acc = nbits = 0
-    size = min_code_size + 1
-    table: dict[int, int] = {}
-    nxt = eoi + 1
-    acc |= clear << nbits
-    nbits += size
-    if not data:
-        acc |= eoi << nbits
-        nbits += size
-    else:
-        prefix = data[0]
-        get = table.get
-        for b in data[1:]:
-            key = (prefix << 8) | b
-            code = get(key)
-            if code is not None:
-                prefix = code
-                continue
-            acc |= prefix << nbits
-            nbits += size
-            while nbits >= 8:
-                out.append(acc & 255)
-                acc >>= 8
-                nbits -= 8
-            table[key] = nxt
-            nxt += 1
-            if nxt - 1 == (1 << size) and size < 12:
-                size += 1
-            if nxt == 4096:  # table full: start over (the decoder resets on the clear code)
-                acc |= clear << nbits
-                nbits += size
-                table.clear()
-                get = table.get
-                size = min_code_size + 1
-                nxt = eoi + 1
-            prefix = b
-        acc |= prefix << nbits
-        nbits += size
-        acc |= eoi << nbits
-        nbits += size
-    while nbits > 0:
-        out.append(acc & 255)
-        acc >>= 8
-        nbits -= 8
-    return bytes(out)
+def map_to_palette(frame: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Index of the nearest palette colour for every pixel: (H, W) uint8."""
+    u, inv = np.unique(_pack(frame), return_inverse=True)
+    return _nearest(_unpack(u), palette)[inv.ravel()].reshape(frame.shape[:2])
 
 
-def _sub_blocks(data: bytes) -> bytes:
-    parts = [bytes([len(data[i:i + 255])]) + data[i:i + 255] for i in range(0, len(data), 255)]
-    return b"".join(parts) + b"\x00"
+class _Mapper:
+    """Maps frames onto one palette, each distinct colour's nearest entry found once for all frames."""
 
+    def __init__(self, palette: np.ndarray, frames: Sequence[np.ndarray] | None = None,
+                 keys: np.ndarray | None = None):
+        self.palette = np.asarray(palette, np.uint8)
+        if keys is None:
+            keys = _color_counts(frames or [])[0]
+        self.keys = keys
+        self.lut = _nearest(_unpack(keys), self.palette)
 
-def _table_bits(n_entries: int) -> int:
-    """Bits per index for a colour table holding ``n_entries`` (GIF tables have 2..256 entries)."""
-    return max(1, int(np.ceil(np.log2(max(2, n_entries)))))
-
-
-def _color_table(palette: np.ndarray, bits: int) -> bytes:
-    table = np.zeros((1 << bits, 3), np.uint8)
-    table[:len(palette)] = palette
-    return table.tobytes()
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        return self.lut[np.searchsorted(self.keys, _pack(frame))].reshape(frame.shape[:2])
 
 
 # ---------------------------------------------------------------------------------- the file
@@ -203,15 +156,15 @@ def _check_frames(frames: Sequence[np.ndarray]) -> list[np.ndarray]:
     return out
 
 
-def _delays_cs(delay_ms: int | Sequence[int], n: int) -> list[int]:
+def _delays_ms(delay_ms: int | Sequence[int], n: int) -> list[int]:
     ds = [delay_ms] * n if isinstance(delay_ms, (int, float, np.integer)) else list(delay_ms)
     if len(ds) != n:
         raise GifError(f"{len(ds)} delays given for {n} frames")
     # GIF counts hundredths of a second; viewers slow anything under 2 cs down to 10 cs
-    return [int(min(65535, max(2, round(float(d) / 10)))) for d in ds]
+    return [10 * int(min(65535, max(2, round(float(d) / 10)))) for d in ds]
 
 
-def encode_gif(frames: Sequence[np.ndarray], delay_ms: int | Sequence[int] = 100, *, loop: int = 0,
+def encode_gif(frames: Sequence[np.ndarray], delay_ms: int | Sequence[int] = 100, *, loop: int | None = 0,
                palette: str = "global", n_colors: int = MAX_COLORS,
                progress: Callable[[int, int], None] | None = None) -> bytes:
     """GIF89a bytes of an animation.
@@ -219,8 +172,8 @@ def encode_gif(frames: Sequence[np.ndarray], delay_ms: int | Sequence[int] = 100
     ``delay_ms``: one delay for all frames or one per frame (stored in hundredths of a second,
     at least 20 ms). ``loop``: 0 loops forever, n plays n+1 times in most viewers; None adds no
     loop block (plays once). ``palette``: 'global', 'per-frame' or 'fixed' (see module doc).
-    ``progress(done, total)`` is called after each frame (encoding is pure Python; a long
-    recording takes seconds, so a caller may run this in a worker thread and show progress).
+    ``progress(done, total)`` is called after each frame is mapped to its palette (the bulk of
+    the time; a caller may run this in a worker thread and show progress).
     """
     if palette not in PALETTES:
         raise GifError(f"palette must be one of {', '.join(PALETTES)}, got '{palette}'")
@@ -228,64 +181,33 @@ def encode_gif(frames: Sequence[np.ndarray], delay_ms: int | Sequence[int] = 100
         raise GifError(f"n_colors must be between 2 and {MAX_COLORS}, got {n_colors}")
     frames = _check_frames(frames)
     n = len(frames)
-    delays = _delays_cs(delay_ms, n)
-    h, w = frames[0].shape[:2]
+    delays = _delays_ms(delay_ms, n)
 
-    global_pal = None
+    mapper = None
     if palette == "fixed":
-        global_pal = fixed_palette()
+        mapper = _Mapper(fixed_palette(), frames)
     elif palette == "global":
-        global_pal = median_cut(*unique_colors(frames), n_colors=n_colors)
-
-    out = bytearray(b"GIF89a")
-    if global_pal is not None:
-        gbits = _table_bits(len(global_pal) + 1)  # + the transparent index
-        out += struct.pack("<HHBBB", w, h, 0x80 | 0x70 | (gbits - 1), 0, 0)
-        out += _color_table(global_pal, gbits)
-    else:
-        out += struct.pack("<HHBBB", w, h, 0x70, 0, 0)
-    if loop is not None:
-        out += b"\x21\xff\x0bNETSCAPE2.0\x03\x01" + struct.pack("<H", int(loop)) + b"\x00"
-
-    shown: np.ndarray | None = None  # what a viewer displays after the previous frame
+        keys, counts = _color_counts(frames)
+        mapper = _Mapper(median_cut(_unpack(keys), counts, n_colors), keys=keys)
+    images = []
     for i, frame in enumerate(frames):
-        pal = global_pal if global_pal is not None else median_cut(*unique_colors([frame]), n_colors=n_colors)
-        bits = _table_bits(len(pal) + 1)
-        transparent = len(pal)
-        idx = map_to_palette(frame, pal)
-        rgb = pal[idx]
-        if shown is None:
-            x0, y0, x1, y1 = 0, 0, w, h
-            sub = idx
-            use_transparency = False
-        else:
-            changed = np.any(rgb != shown, axis=2)
-            rows, cols = np.flatnonzero(changed.any(1)), np.flatnonzero(changed.any(0))
-            if len(rows) == 0:  # nothing moved: one transparent pixel keeps the frame's timing
-                x0, y0, x1, y1 = 0, 0, 1, 1
-            else:
-                y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-            sub = np.where(changed[y0:y1, x0:x1], idx[y0:y1, x0:x1], np.uint8(transparent))
-            use_transparency = True
-        shown = rgb
-        # graphic control: disposal 1 (leave the frame in place), delay, transparent index
-        packed = (1 << 2) | (1 if use_transparency else 0)
-        out += b"\x21\xf9\x04" + struct.pack("<BHB", packed, delays[i], transparent if use_transparency else 0) + b"\x00"
-        local = global_pal is None
-        out += b"\x2c" + struct.pack("<HHHHB", int(x0), int(y0), int(x1 - x0), int(y1 - y0),
-                                     (0x80 | (bits - 1)) if local else 0)
-        if local:
-            out += _color_table(pal, bits)
-        min_code = max(2, bits)
-        out += bytes([min_code]) + _sub_blocks(lzw_encode(np.ascontiguousarray(sub).tobytes(), min_code))
+        m = mapper or _Mapper(median_cut(*unique_colors([frame]), n_colors=n_colors), [frame])
+        im = Image.fromarray(m(frame), "P")
+        im.putpalette(m.palette.tobytes())
+        images.append(im)
         if progress is not None:
             progress(i + 1, n)
-    out += b"\x3b"
-    return bytes(out)
+    buf = io.BytesIO()
+    # disposal 1 leaves each frame in place, so a delta frame draws over the one before it;
+    # optimize makes a delta's unchanged pixels transparent (5 % smaller on the README's GIF)
+    extra = {} if loop is None else {"loop": int(loop)}
+    images[0].save(buf, "GIF", save_all=True, append_images=images[1:], duration=delays, disposal=1,
+                   optimize=True, interlace=False, **extra)
+    return buf.getvalue()
 
 
 def save_gif(path: str | Path, frames: Sequence[np.ndarray], delay_ms: int | Sequence[int] = 100, *,
-             loop: int = 0, palette: str = "global", n_colors: int = MAX_COLORS,
+             loop: int | None = 0, palette: str = "global", n_colors: int = MAX_COLORS,
              progress: Callable[[int, int], None] | None = None) -> Path:
     """Write an animated GIF (see ``encode_gif``); OSError if the file cannot be written."""
     data = encode_gif(frames, delay_ms, loop=loop, palette=palette, n_colors=n_colors, progress=progress)
