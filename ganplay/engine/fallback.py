@@ -89,14 +89,14 @@ def move_trainer_to_cpu(trainer: Trainer, message: str | None = None) -> Trainer
     return cpu
 
 
-def step_with_fallback(trainer: Trainer, mode: str = "both") -> tuple[Trainer, StepStats, str | None]:
-    """``trainer.step(mode)``; on a GPU failure, continue on the CPU.
+def step_with_fallback(trainer: Trainer, mode: str = "both", target: Any = None) -> tuple[Trainer, StepStats, str | None]:
+    """``trainer.step(mode, target)``; on a GPU failure, continue on the CPU (a plain step).
 
     Returns (the trainer to keep using, the step's stats, a message for the user or None). Other
     errors (``TrainingDiverged``, bugs) propagate unchanged, as do failures already on the CPU.
     """
     try:
-        return trainer, trainer.step(mode), None
+        return trainer, trainer.step(mode, target=target), None
     except Exception as exc:
         if trainer.device.type == "cpu" or not is_gpu_failure(exc):
             raise
