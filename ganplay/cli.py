@@ -60,6 +60,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     if args.resume:
         return _resume(args, cfg)
+    from .engine.memory_estimate import check_fits
+
+    check_fits(cfg)  # sizes that cannot fit together: a message before a folder or a tensor is made
     run_dir = Path(args.out) if args.out else Path("runs") / time.strftime(
         f"%Y%m%d-%H%M%S-{args.preset or cfg.loss.name}-{cfg.data.name}")
     check_writable(run_dir)

@@ -40,6 +40,7 @@ from .compare_batched import BatchedGroup, batch_key, keep_freed_memory
 from .config import Config, ConfigError, field_names, get_field, set_field, to_dict
 from .data import make_data
 from .device import resolve_device
+from .memory_estimate import check_all_fit
 from .presets import apply_preset
 from .threads import step_cost
 from .trainer import StepStats, Trainer, TrainingDiverged
@@ -159,6 +160,8 @@ class Population:
             self.device, self.device_message = resolve_device(cfgs[0].train.device)
         else:
             self.device, self.device_message = torch.device(device), None
+        # all members are held at once: their sum must fit, checked before any is built
+        check_all_fit(cfgs, self.device)
         self.points = points
         if self.device.type != "cpu":
             workers = 0   # one GPU: the members share it in this process
