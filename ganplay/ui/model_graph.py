@@ -9,6 +9,7 @@ rest; hovering a node says what it is, its shape and its formula; clicking one e
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -23,9 +24,9 @@ FAKE = "#7570b3"
 TRACK_COLOURS = {"D": "#d62728", "G": "#1f77b4", None: "#9a9a9a"}
 # (node, title, row, column, rows spanned); arrows sit in the columns between. The real batch x
 # sits under the fakes, both feeding D.
-NODES = (("z", "noise z", 0, 0, 1), ("G", "Generator G", 0, 2, 1), ("G(z)", "fake G(z)", 0, 4, 1),
-         ("x", "real x", 2, 4, 1), ("D", "Discriminator D", 0, 6, 3), ("D(x)", "predictions", 0, 8, 3),
-         ("L", "losses", 0, 10, 3))
+NODES = (("z", "noise z", 0, 0, 1), ("G", "G", 0, 2, 1), ("G(z)", "fake G(z)", 0, 4, 1),
+         ("x", "real x", 2, 4, 1), ("D", "D", 0, 6, 3), ("D(x)", "D(x), D(G(z))", 0, 8, 3),
+         ("L", "L_D, L_G", 0, 10, 3))
 EDGES = (("z", "G", 1, 1), ("G", "G(z)", 1, 3), ("G(z)", "D", 1, 5), ("x", "D", 3, 5), ("D", "D(x)", 2, 7),
          ("D(x)", "L", 2, 9))
 THUMB = 58   # px: the small thumbnails; D, predictions and losses span two of them
@@ -69,14 +70,16 @@ class ModelGraph(pg.GraphicsLayoutWidget):
             lab = self.addLabel(title, row=row, col=col, size="8pt")
             vb = self.addViewBox(row=row + 1, col=col, rowspan=span, lockAspect=node not in ("L",), enableMouse=False)
             big = span > 1
-            vb.setFixedWidth(THUMB * 2 if big else THUMB)
+            # at most this size; narrower when the centre of the window is narrow
+            vb.setMaximumWidth(THUMB * 2 if big else THUMB)
+            vb.setMinimumWidth(24)
             vb.setFixedHeight(THUMB * 2 + 20 if big else THUMB)
             vb.setBorder(pg.mkPen("#cccccc"))
             vb.setMenuEnabled(False)
             self.boxes[node], self.titles[node] = vb, lab
         for a, b, row, col in EDGES:
             self.edges[(a, b)] = self.addLabel("↗" if (a, b) == ("x", "D") else "↘" if (a, b) == ("G(z)", "D")
-                                               else "⟶", row=row, col=col, size="16pt", color=TRACK_COLOURS[None])
+                                               else "→", row=row, col=col, size="13pt", color=TRACK_COLOURS[None])
         # thumbnails
         self.z_pts = pg.ScatterPlotItem(size=2, pen=None, brush=pg.mkBrush("#555555"))
         self.mesh = pg.PlotCurveItem(pen=pg.mkPen("#7570b3", width=1))
@@ -96,6 +99,11 @@ class ModelGraph(pg.GraphicsLayoutWidget):
         self.z_pts.setData(pos=self._prior)
         self.boxes["z"].setRange(xRange=(-3, 3), yRange=(-3, 3), padding=0)
         self._surface_payload: Any = None
+        # made once: a brush per colour level and a pen per class (thousands of mkBrush a second
+        # would cost the GUI thread milliseconds a frame)
+        self._brushes = [pg.mkBrush(D_CMAP.mapToQColor(i / 63)) for i in range(64)]
+        self._pens: dict[str, Any] = {}
+        self._shown_at = 0.0
         self.active: set[str] | None = None
         self.track: str | None = None
         self.scene().sigMouseMoved.connect(self._hover)
@@ -113,9 +121,13 @@ class ModelGraph(pg.GraphicsLayoutWidget):
             pts = np.column_stack([pts[:, 0], np.zeros(len(pts))])
         self.z_pts.setData(pos=pts[:, :2])
 
-    def show_frame(self, fr: Any) -> None:
-        if fr.images is not None:
+    def show_frame(self, fr: Any, min_interval_s: float = 0.15) -> None:
+        """Thumbnails from a frame, at most every ``min_interval_s`` while training (they are small:
+        a few updates a second read as live and leave the GUI thread to the canvas)."""
+        now = time.perf_counter()
+        if fr.images is not None or (fr.running and now - self._shown_at < min_interval_s):
             return
+        self._shown_at = now
         bounds = fr.bounds
         for node in ("G", "G(z)", "x", "D(x)"):
             self.boxes[node].setRange(xRange=bounds[:2], yRange=bounds[2:], padding=0.05)
@@ -136,13 +148,21 @@ class ModelGraph(pg.GraphicsLayoutWidget):
             self.surface.setImage(surf["grid"], levels=(0.0, 1.0), autoLevels=False)
             self.surface.setRect(x0, y0, x1 - x0, y1 - y0)
             self.boxes["D"].setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
-            pts = [p for p in (getattr(self, "_real", None), fake) if p is not None]
-            if pts:
-                allp = np.concatenate([p[:256] for p in pts])
-                self.show_predictions(allp, self.lookup(allp))
+            real = getattr(self, "_real", None)
+            parts = [(p[:256], c) for p, c in ((real, REAL), (fake, FAKE)) if p is not None]
+            if parts:
+                allp = np.concatenate([p for p, _ in parts])
+                outline = [c for p, c in parts for _ in range(len(p))]
+                self.show_predictions(allp, self.lookup(allp), outline)
         loss_d, loss_g = fr.stats.get("loss_d"), fr.stats.get("loss_g")
         if loss_d is not None and len(loss_d):
             self.show_losses(float(loss_d[-1]), float(loss_g[-1]) if loss_g is not None and len(loss_g) else float("nan"))
+
+    def _pen(self, colour: str) -> Any:
+        pen = self._pens.get(colour)
+        if pen is None:
+            pen = self._pens[colour] = pg.mkPen(colour, width=0.8)
+        return pen
 
     def lookup(self, pts: np.ndarray) -> np.ndarray:
         """D's value at these points, read off the last surface (nearest cell)."""
@@ -156,9 +176,12 @@ class ModelGraph(pg.GraphicsLayoutWidget):
         iy = np.clip(np.round((pts[:, 1] - y0) / (y1 - y0) * (ny - 1)), 0, ny - 1).astype(int)
         return grid[iy, ix]
 
-    def show_predictions(self, pts: np.ndarray, values: np.ndarray) -> None:
-        brushes = [pg.mkBrush(D_CMAP.mapToQColor(float(v))) for v in np.clip(np.nan_to_num(values, nan=0.5), 0, 1)]
-        self.pred.setData(pos=pts, brush=brushes)
+    def show_predictions(self, pts: np.ndarray, values: np.ndarray, outline: list[str] | None = None) -> None:
+        """Points filled with D's colour at them, outlined in their class colour (real / fake)."""
+        idx = np.round(np.clip(np.nan_to_num(values, nan=0.5), 0, 1) * (len(self._brushes) - 1)).astype(int)
+        brushes = [self._brushes[i] for i in idx]
+        pens = [self._pen(c) for c in outline] if outline else None
+        self.pred.setData(pos=pts, brush=brushes, pen=pens, size=4)
 
     def show_losses(self, loss_d: float, loss_g: float) -> None:
         h = [loss_d if np.isfinite(loss_d) else 0.0, loss_g if np.isfinite(loss_g) else 0.0]

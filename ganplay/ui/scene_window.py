@@ -65,6 +65,8 @@ class _PlotView:
 
     def __init__(self, plot_item: pg.PlotItem, spec: Plot):
         self.pi = plot_item
+        for side in ("left", "bottom"):   # a density of 0.4 reads "400 (x0.001)" with SI prefixes
+            plot_item.getAxis(side).enableAutoSIPrefix(False)
         self.items: dict[str, Any] = {}
         self.legend = plot_item.addLegend(offset=(5, 5), labelTextSize="8pt") if spec.legend else None
         self.configured: tuple | None = None
@@ -433,13 +435,19 @@ class SceneWindow(QMainWindow):
             if view is None or not view.pi.sceneBoundingRect().contains(pos):
                 continue
             p = view.pi.vb.mapSceneToView(pos)
+            moved = [n for n in (px, py) if n is not None]
             for pname, v in ((px, p.x()), (py, p.y())):
                 if pname is None:
                     continue
                 lo, hi = self.scene.param(pname).range or (-math.inf, math.inf)
                 self.scene.values[pname] = self.scene.param(pname).check(min(max(v, lo), hi))
                 self._sync_control(pname)
-            self.scene.reset()
+            # a live parameter (resets=False) is dragged while the scene trains on, like its slider
+            if any(self.scene.param(n).resets for n in moved):
+                self.scene.reset()
+            else:
+                for n in moved:
+                    self.scene.changed(n)
             self.redraw()
             return True
         return False

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from ganplay.live.contours import iso_segments
-from ganplay.live.layers import arrow_segments
+from ganplay.live.layers import N_ARROWS, arrow_segments
 
 from .visuals import D_CMAP
 
@@ -48,18 +48,21 @@ class SlowMotionOverlay:
         self.plot = plot
         self.surface = pg.ImageItem(axisOrder="row-major")
         self.surface.setLookupTable(D_CMAP.getLookupTable(0.0, 1.0, 256))
-        self.surface.setZValue(-5)
+        # above the live surface (z -10), which stays visible where the canvas shows more than the
+        # iteration's grid covers, and under the density contours and the points
+        self.surface.setZValue(-9)
         self.contour = pg.PlotCurveItem(pen=pg.mkPen("k", width=1), connect="pairs")
         self.ghost = pg.PlotCurveItem(pen=pg.mkPen("#444444", width=1, style=Qt.PenStyle.DashLine), connect="pairs")
         self.real = pg.ScatterPlotItem(size=7, pxMode=True)
         self.fake = pg.ScatterPlotItem(size=7, pxMode=True)
         self.before = pg.ScatterPlotItem(size=7, pxMode=True, brush=None, pen=pg.mkPen(FAKE, width=1))
         self.rings = pg.ScatterPlotItem(pxMode=True, brush=None, pen=pg.mkPen("#333333", width=1))
-        self.arrows = pg.PlotCurveItem(pen=pg.mkPen("#222222", width=1), connect="pairs")
+        self.arrows = pg.PlotCurveItem(pen=pg.mkPen((40, 40, 40, 200), width=1), connect="pairs")
         self.items = [self.surface, self.contour, self.ghost, self.real, self.fake, self.before, self.rings, self.arrows]
-        for z, it in enumerate(self.items):
-            if it is not self.surface:
-                it.setZValue(30 + z)
+        self.contour.setZValue(-8.5)
+        self.ghost.setZValue(-8)
+        for z, it in enumerate(self.items[3:]):
+            it.setZValue(30 + z)
             plot.addItem(it)
         self.clear()
 
@@ -127,7 +130,8 @@ class SlowMotionOverlay:
             return
         self._points(self.fake, g.fake_before, FAKE, vf)
         if sub.number == 4 and g.push is not None:
-            seg = arrow_segments(g.fake_before, g.push, area)
+            n = min(len(g.push), N_ARROWS)   # as the live arrows layer: more would hide the points
+            seg = arrow_segments(g.fake_before[:n], g.push[:n], area)
             self.arrows.setData(seg[:, 0], seg[:, 1])
             self.arrows.setVisible(True)
 

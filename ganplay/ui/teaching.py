@@ -26,7 +26,7 @@ NODE_LAYERS = {"z": ("mesh",), "G": ("mesh",), "G(z)": ("fake",), "x": ("real",)
 EMPHASIS_S = 1.5
 MORPH_S = 2.0
 # what slow motion hides of the live canvas while it draws the iteration's own batch
-HIDDEN_IN_SLOW_MOTION = ("surface", "real", "fake", "arrows")
+HIDDEN_IN_SLOW_MOTION = ("real", "fake", "arrows")
 
 
 class Teaching(QObject):

@@ -22,6 +22,8 @@ class SceneEntry(NamedTuple):
 
 
 SCENES: dict[str, SceneEntry] = {
+    "optimal_d": SceneEntry("The optimal discriminator and the JSD", LECTURE_1,
+                            "ganplay.engine.scenes.optimal_d:OptimalD"),
     "bilinear": SceneEntry("The bilinear game x·y", LECTURE_2, "ganplay.engine.scenes.bilinear:BilinearGame"),
 }
 
