@@ -36,7 +36,7 @@ def playground_commands(tmp_path) -> list[P.Command]:
     tr.step()
     session = str(tmp_path / "s.gpsession")
     return [P.Reset(cfg), P.SetField("train.lr_d", 1e-3), P.SetSpeed(0), P.StopAt(0),
-            P.ShowLayers(LAYER_NAMES), P.SetView((-3.0, 3.0, -2.0, 2.0)), P.SetBudgets((("frame", 0.05),)),
+            P.ShowLayers(LAYER_NAMES), P.SetView((-3.0, 3.0, -2.0, 2.0)), P.ShowLabel(3), P.SetBudgets((("frame", 0.05),)),
             P.Step(), P.Play(), P.Pause(),
             P.RestoreGood(), P.ExportGenerator(str(tmp_path / "g.ganplay")), P.SaveSession(session),
             P.LoadSession(session), P.InstallState(cfg, tr.state_dict()), P.Ping(7),

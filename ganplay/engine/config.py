@@ -34,6 +34,8 @@ DATASETS_2D = (
     "ring", "grid", "two_gaussians", "gaussian", "line", "blobs", "spiral", "moons",
     "circles", "checkerboard", "swiss_roll", "segments", "points",
 )
+# 2D mixtures whose samples know their mode: the mode index is the label of a conditional GAN
+LABELED_2D = ("ring", "grid", "two_gaussians", "gaussian", "blobs")
 IMAGE_DATASETS = ("mnist", "stacked_mnist")
 DATASETS = DATASETS_2D + IMAGE_DATASETS
 
@@ -123,7 +125,13 @@ class ModelConfig:
     spectral_norm: bool = option(
         False, "Divide every D weight by its largest singular value, so D is 1-Lipschitz.")
     init: str = option("default", "Weight initialisation: PyTorch's default or orthogonal.", choices=INITS)
-    conditional: bool = option(False, "Conditional GAN: G(z, y) and D(x, y) with y a class label.")
+    conditional: bool = option(
+        False, "Conditional GAN: G(z, y) and D(x, y) with y a class label (MNIST's digit, or the mode "
+               "index of a 2D mixture: ring, grid, two_gaussians, gaussian, blobs).")
+    # BiGAN (Donahue et al. 2016): an encoder E trained with G; D judges joint pairs (engine/bigan.py)
+    bigan: bool = option(
+        False, "BiGAN: an encoder E: x -> z learns with G, and D judges pairs (x, E(x)) against (G(z), z), "
+               "so E learns to invert G (MLP networks; not with conditional, pack or unrolled).")
     # > 0: G reads a discrete mode k = argmax(z[:latent_modes]) next to z (models.latent_mode_code),
     # so the prior acts as a mixture of that many separated Gaussians (DeLiGAN-style)
     latent_modes: int = option(
@@ -408,6 +416,16 @@ def from_dict(d: dict[str, Any], base: Config | None = None) -> Config:
     cfg = base.copy() if base is not None else Config()
     for sec, values in d.items():
         if sec not in SECTIONS:
+    if cfg.model.conditional and cfg.data.name in DATASETS_2D and cfg.data.name not in LABELED_2D:
+        raise ConfigError(
+            f"bad value True for 'model.conditional': the 2D data set '{cfg.data.name}' has no labels; a "
+            f"conditional GAN needs mnist or a mixture whose mode is the label ({', '.join(LABELED_2D)})")
+    if cfg.model.bigan:
+        clash = [why for bad, why in (
+            (cfg.model.arch != "mlp", "model.arch=mlp"), (cfg.model.conditional, "model.conditional=false"),
+            (cfg.train.pack != 1, "train.pack=1"), (cfg.train.unrolled != 0, "train.unrolled=0")) if bad]
+        if clash:
+            raise ConfigError(f"bad value True for 'model.bigan': a BiGAN needs {', '.join(clash)}")
             raise ConfigError(f"unknown config section '[{sec}]': sections are {', '.join(SECTIONS)}")
         if not isinstance(values, dict):
             raise ConfigError(f"config section '[{sec}]' must be a table")

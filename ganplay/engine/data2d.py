@@ -19,6 +19,7 @@ class DataFileError(ValueError):
 
 
 SampleFn = Callable[[int, torch.Generator, torch.device], torch.Tensor]
+LabeledFn = Callable[[int, torch.Generator, torch.device], tuple[torch.Tensor, torch.Tensor]]
 DensityFn = Callable[[np.ndarray], np.ndarray]
 
 
@@ -28,6 +29,8 @@ class Dataset2D:
 
     ``centers``/``std`` are set for Gaussian mixtures (the VEEGAN mode metrics use them);
     ``density`` evaluates the exact density on an (N, 2) array where it is known.
+    ``labeled_fn`` (mixtures) draws the same samples with their mode index: the label of a
+    conditional GAN on 2D data (``sample_labeled``, ``n_classes``).
     """
 
     name: str
@@ -37,6 +40,7 @@ class Dataset2D:
     density: DensityFn | None = None
     bounds: tuple[float, float, float, float] = (-2.0, 2.0, -2.0, 2.0)
     dim: int = 2
+    labeled_fn: LabeledFn | None = None
 
     def sample(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu") -> torch.Tensor:
         return self.sample_fn(n, generator, torch.device(device))
@@ -49,23 +53,38 @@ class Dataset2D:
     def n_modes(self) -> int:
         return 0 if self.centers is None else len(self.centers)
 
+    @property
+    def n_classes(self) -> int:
+        """Labels a conditional GAN can ask for: the mixture's modes, 0 for unlabeled data."""
+        return self.n_modes if self.labeled_fn is not None else 0
 
-def _mixture(centers: np.ndarray, std: float) -> tuple[SampleFn, DensityFn]:
+    def sample_labeled(self, n: int, generator: torch.Generator,
+                       device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+        """(x, the index of the mode each x was drawn from)."""
+        if self.labeled_fn is None:
+            raise ValueError(f"the 2D data set '{self.name}' has no labels")
+        return self.labeled_fn(n, generator, torch.device(device))
+
+
+def _mixture(centers: np.ndarray, std: float) -> tuple[SampleFn, DensityFn, LabeledFn]:
     c_t = torch.as_tensor(centers, dtype=torch.float32)
     cache: dict[torch.device, torch.Tensor] = {}
 
-    def sample(n: int, g: torch.Generator, device: torch.device) -> torch.Tensor:
+    def labeled(n: int, g: torch.Generator, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         c = cache.get(device)
         if c is None:
             c = cache[device] = c_t.to(device)
         idx = torch.randint(len(c), (n,), generator=g, device=device)
-        return c[idx] + std * torch.randn(n, 2, generator=g, device=device)
+        return c[idx] + std * torch.randn(n, 2, generator=g, device=device), idx
+
+    def sample(n: int, g: torch.Generator, device: torch.device) -> torch.Tensor:
+        return labeled(n, g, device)[0]
 
     def density(xy: np.ndarray) -> np.ndarray:
         d2 = ((xy[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
         return np.exp(-d2 / (2 * std**2)).mean(1) / (2 * math.pi * std**2)
 
-    return sample, density
+    return sample, density, labeled
 
 
 def _bounds_from_centers(centers: np.ndarray, std: float, margin: float = 0.25) -> tuple[float, float, float, float]:
@@ -98,8 +117,8 @@ def grid_centers(n: int, spacing: float) -> np.ndarray:
 
 
 def _mixture_dataset(name: str, centers: np.ndarray, std: float) -> Dataset2D:
-    s, d = _mixture(centers, std)
-    return Dataset2D(name, s, centers, std, d, _bounds_from_centers(centers, std))
+    s, d, lab = _mixture(centers, std)
+    return Dataset2D(name, s, centers, std, d, _bounds_from_centers(centers, std), labeled_fn=lab)
 
 
 def _line(noise: float) -> Dataset2D:

@@ -50,7 +50,13 @@ def _data_stub(cfg: Any) -> SimpleNamespace:
         c = 3 if name == "stacked_mnist" else 1
         return SimpleNamespace(dim=c * MNIST_SIDE * MNIST_SIDE, n_classes=1000 if c == 3 else 10,
                                image_shape=(c, MNIST_SIDE, MNIST_SIDE))
-    return SimpleNamespace(dim=2, image_shape=None)  # 2D sets: no labels
+    from .config import LABELED_2D
+
+    if name in LABELED_2D:  # a mixture's labels are its modes; built from the config, no files
+        from .data2d import make_dataset
+
+        return SimpleNamespace(dim=2, image_shape=None, n_classes=make_dataset(cfg.data).n_classes)
+    return SimpleNamespace(dim=2, image_shape=None)  # other 2D sets: no labels
 
 
 def network_bytes(cfg: Any) -> tuple[int, int]:
@@ -66,4 +72,6 @@ def network_bytes(cfg: Any) -> tuple[int, int]:
     def size(m: Any) -> int:
         return sum(t.numel() * t.element_size() for t in m.state_dict().values())
 
+    if cfg.model.bigan:  # the encoder learns with G, under G's optimiser
+        return size(G) + size(D.encoder), size(D)
     return size(G), size(D)

@@ -44,6 +44,49 @@ def mode_metrics(samples: np.ndarray, centers: np.ndarray, std: float) -> dict[s
     }
 
 
+def label_mode_metrics(samples: np.ndarray, labels: np.ndarray, centers: np.ndarray,
+                       std: float) -> dict[str, Any]:
+    """A conditional GAN whose label is the mode index, by the VEEGAN criterion per label: the
+    samples of label k are high quality (within 3 std of a centre) and nearest to mode k.
+
+    ``on_own_mode[k]``: the share of label k's samples on mode k; ``own_covered[k]``: some high-
+    quality sample of label k is nearest to mode k (mode k is covered for label k);
+    ``labels_on_mode``: the share of all samples on their own label's mode."""
+    samples = np.asarray(samples, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    d = cdist(samples, centers)
+    nearest = d.argmin(1)
+    hit = (d[np.arange(len(samples)), nearest] < 3 * std) & (nearest == labels)
+    K = len(centers)
+    n_k = np.bincount(labels, minlength=K)[:K]
+    hits = np.bincount(labels[hit], minlength=K)[:K]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n_k > 0, hits / np.maximum(n_k, 1), np.nan)
+    return {"on_own_mode": share, "own_covered": hits > 0,
+            "labels_on_mode": float(hit.mean()) if len(samples) else float("nan")}
+
+
+def mode_extras(trainer: Any, n: int = 1000, seed: int = 0) -> dict[str, float]:
+    """The figures of a training mode, on fixed draws: a BiGAN's inversion errors
+    (``bigan.inversion_errors``: z_recon, x_recon) and, for a conditional GAN on a 2D mixture,
+    the share of samples on their own label's mode and the labels whose mode is covered
+    (``label_mode_metrics``, labels in turn). Empty for other runs."""
+    out: dict[str, float] = {}
+    if hasattr(trainer, "encode"):
+        from .bigan import inversion_errors
+
+        out.update(inversion_errors(trainer, n, seed))
+    data = trainer.data
+    K = int(getattr(trainer, "n_classes", 0) or 0)
+    if K and getattr(data, "centers", None) is not None and len(data.centers) == K:
+        y = np.arange(n) % K
+        g = torch.Generator(trainer.device).manual_seed(70_000 + seed)
+        lm = label_mode_metrics(trainer.generate(trainer.sample_z(n, g), y), y, data.centers, data.std)
+        out["labels_on_mode"] = lm["labels_on_mode"]
+        out["labels_covered"] = float(lm["own_covered"].sum())
+    return out
+
+
 def w1_distance(a: np.ndarray, b: np.ndarray, max_n: int = 1000, seed: int = 0) -> float:
     """Exact W1 between equal-size empirical sets by optimal assignment (subsampled to max_n)."""
     rng = np.random.default_rng(seed)
@@ -67,9 +110,26 @@ def energy_distance(a: np.ndarray, b: np.ndarray, max_n: int = 1500, seed: int =
 
 
 # ---------------------------------------------------------------- discriminator views
-def _d_scores(trainer: Any, pts: np.ndarray, chunk: int = 16384) -> np.ndarray:
+def view_labels(trainer: Any, pts: np.ndarray, y: Any = None) -> torch.Tensor | None:
+    """The labels a conditional D judges ``pts`` with in the views: ``y`` (one label for all, or
+    one per point), else each point's nearest mode (the label a real point there would carry),
+    else 0. None for an unconditional D."""
+    if not int(getattr(trainer.D, "n_classes", 0) or 0):
+        return None
+    n = len(pts)
+    if y is None:
+        centers = getattr(trainer.data, "centers", None)
+        lab = cdist(np.asarray(pts, np.float64).reshape(n, -1)[:, :2], centers).argmin(1) \
+            if centers is not None and n else np.zeros(n, np.int64)
+    else:
+        lab = np.broadcast_to(np.asarray(y, np.int64), (n,))
+    return torch.tensor(lab, dtype=torch.int64, device=trainer.device)
+
+
+def _d_scores(trainer: Any, pts: np.ndarray, chunk: int = 16384, y: Any = None) -> np.ndarray:
     D = trainer.D
     m = getattr(D, "pack", 1)
+    labels = view_labels(trainer, pts, y)
     out = []
     was = D.training
     D.eval()
@@ -79,7 +139,7 @@ def _d_scores(trainer: Any, pts: np.ndarray, chunk: int = 16384) -> np.ndarray:
                 x = torch.as_tensor(pts[i:i + chunk], dtype=torch.float32, device=trainer.device)
                 if m > 1:  # a packed D judges m copies of the same point
                     x = x.repeat_interleave(m, 0)
-                out.append(D(x).float().cpu().numpy())
+                out.append((D(x) if labels is None else D(x, labels[i:i + chunk])).float().cpu().numpy())
     finally:
         D.train(was)
     return np.concatenate(out) if out else np.zeros(0, np.float32)
@@ -93,15 +153,17 @@ def grid_points(bounds: tuple[float, float, float, float], res: int) -> tuple[np
     return xs, ys, np.stack([xx.ravel(), yy.ravel()], 1)
 
 
-def decision_surface(trainer: Any, bounds: tuple[float, float, float, float], res: int = 64) -> np.ndarray:
+def decision_surface(trainer: Any, bounds: tuple[float, float, float, float], res: int = 64,
+                     y: int | None = None) -> np.ndarray:
     """D on a res x res grid (rows = y), as a probability in [0, 1].
 
     For logit losses this is sigmoid(score). Critic losses (WGAN, hinge) have no probability;
     their scores are centred on the grid's median and squashed with tanh so the ½ level still
-    separates 'more real' from 'more fake'.
+    separates 'more real' from 'more fake'. A conditional D judges each grid point with label
+    ``y``, or with its nearest mode's label (``view_labels``).
     """
     _, _, pts = grid_points(bounds, res)
-    s = _d_scores(trainer, pts).reshape(res, res)
+    s = _d_scores(trainer, pts, y=y).reshape(res, res)
     if L.is_critic(trainer.cfg.loss.name):
         scale = float(np.std(s)) or 1.0
         p = 0.5 + 0.5 * np.tanh((s - np.median(s)) / (2 * scale))
@@ -147,16 +209,18 @@ def optimal_surface(trainer: Any, bounds: tuple[float, float, float, float], res
     return optimal_discriminator(p_data, p_g).reshape(res, res)
 
 
-def gradient_field(trainer: Any, points: np.ndarray) -> np.ndarray:
-    """-dL_G/dx at each generated point: the direction G's loss pushes that sample."""
+def gradient_field(trainer: Any, points: np.ndarray, y: Any = None) -> np.ndarray:
+    """-dL_G/dx at each generated point: the direction G's loss pushes that sample (a conditional
+    D judges it with its label ``y``, see ``view_labels``)."""
     x = torch.as_tensor(points, dtype=torch.float32, device=trainer.device).requires_grad_(True)
     D = trainer.D
     m = getattr(D, "pack", 1)
+    labels = view_labels(trainer, points, y)
     was = D.training
     D.eval()
     try:
         xin = x.repeat_interleave(m, 0) if m > 1 else x
-        v = D(xin)
+        v = D(xin) if labels is None else D(xin, labels)
         loss = L.g_loss(trainer.cfg.loss.name, v) * len(v)
         (g,) = torch.autograd.grad(loss, x)
     finally:
@@ -200,6 +264,7 @@ def evaluate_2d(trainer: Any, n: int = 2500, seed: int = 0) -> dict[str, Any]:
     else:
         out["w1"] = out["energy"] = float("nan")
     out["jsd"] = implied_jsd(trainer, real.astype(np.float32), fake.astype(np.float32))
+    out.update(mode_extras(trainer, n=min(n, 2000), seed=seed))
     return out
 
 

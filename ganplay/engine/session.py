@@ -316,7 +316,7 @@ def _check_state(sd: Any, where: str) -> dict[str, Any]:
     for key, typ in need.items():
         if not isinstance(sd.get(key), typ):
             raise SessionError(f"{where}: the trainer state lacks a valid '{key}'")
-    for net in ("G", "D", "G_ema"):
+    for net in ("G", "D", "G_ema", "E"):   # E: a BiGAN's encoder
         for name, t in sd.get(net, {}).items():
             if not isinstance(t, torch.Tensor):
                 raise SessionError(f"{where}: '{net}.{name}' is not a tensor")

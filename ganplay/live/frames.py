@@ -58,13 +58,18 @@ def fixed_z(trainer: Any, n: int, seed: int = FAKE_SEED) -> Any:
 
 
 def build_2d(trainer: Any, frame: Frame, z: Any, layers: set[str] | frozenset[str],
-             cadences: set[str], view: tuple[float, float, float, float] | None = None) -> L.LayerContext:
+             cadences: set[str], view: tuple[float, float, float, float] | None = None,
+             y: Any = None) -> L.LayerContext:
     """Fill ``frame`` with the generated points' mode counts and the payloads of the named
     layers whose cadence is due (see ``layers.compute_layers``). ``view``: the canvas's visible
     area, where grid layers are sampled (None: the data's bounds); ``frame.bounds`` stays the
-    data's bounds. Returns the layer context, for more layers on the same samples."""
+    data's bounds. ``y``: a conditional GAN's labels for the fixed z (None: all labels in turn).
+    Returns the layer context, for more layers on the same samples."""
     frame.bounds = tuple(float(b) for b in trainer.data.bounds)
-    ctx = L.LayerContext(trainer, frame.bounds, trainer.generate(z), view)
+    if getattr(trainer, "n_classes", 0) and y is None:
+        y = np.arange(len(z)) % trainer.n_classes
+    ctx = L.LayerContext(trainer, frame.bounds, trainer.generate(z, y), view,
+                         labels=None if y is None else np.asarray(y.cpu() if hasattr(y, "cpu") else y))
     frame.layers.update(L.compute_layers(ctx, layers, cadences))
     mm = ctx.modes()
     if mm is not None:
@@ -128,6 +133,7 @@ def live_metrics(trainer: Any, n: int = 2500, w1_n: int = 256) -> dict[str, floa
     real = trainer.data.sample_numpy(n, seed=20_000)
     out = {k: float(v) for k, v in M.sample_metrics(fake, real, trainer.data, w1_n=w1_n).items() if v is not None}
     out["jsd"] = M.implied_jsd(trainer, real.astype(np.float32), fake.astype(np.float32))
+    out.update(M.mode_extras(trainer, n=1000))   # BiGAN's inversion errors, a 2D cGAN's label accuracy
     return out
 
 

@@ -40,6 +40,7 @@ class LayerContext:
     bounds: tuple[float, float, float, float]
     fake: np.ndarray
     view: tuple[float, float, float, float] | None = None
+    labels: np.ndarray | None = None    # a conditional GAN's label of each generated point
 
     _modes: dict[str, Any] | None = field(default=None, repr=False)
 
@@ -70,14 +71,25 @@ class LayerSpec:
     cadence: str = "frame"                          # "frame", "slow" or "once"
     z: float = 0.0                                  # drawing order on the canvas
     legend: str = ""                                # the canvas legend's entry (short); "" = the label
+    space: str = "x"                                # "x": the data canvas; "z": the latent-space plot beside it
+    mode: str = ""                                  # "" for every run; a training mode's layers ("bigan",
+                                                    # "cgan") have payloads only in that mode, and the
+                                                    # legend lists them only while they draw something
 
 
 # ---------------------------------------------------------------------- the payloads
+def one_label(ctx: LayerContext) -> int | None:
+    """The label a cGAN's canvas shows alone (``protocol.ShowLabel``), None for all in turn: D's
+    surface is then D(x, y) for that label, else D(x, nearest mode's label)."""
+    lab = ctx.labels
+    return int(lab[0]) if lab is not None and len(lab) and (lab == lab[0]).all() and len(lab) > 1 else None
+
+
 def _surface(ctx: LayerContext) -> dict[str, np.ndarray]:
     from ganplay.engine import metrics as M
 
     area = ctx.area
-    grid = M.decision_surface(ctx.trainer, area, SURFACE_RES)
+    grid = M.decision_surface(ctx.trainer, area, SURFACE_RES, y=one_label(ctx))
     return {"grid": grid, "contour": iso_segments(grid, area), "bounds": tuple(float(b) for b in area)}
 
 
@@ -131,7 +143,8 @@ def _arrows(ctx: LayerContext) -> np.ndarray | None:
     fake = ctx.fake[:N_ARROWS]
     if not np.isfinite(fake).all():
         return None
-    return arrow_segments(fake, M.gradient_field(ctx.trainer, fake), ctx.area)
+    y = None if ctx.labels is None else ctx.labels[:N_ARROWS]
+    return arrow_segments(fake, M.gradient_field(ctx.trainer, fake, y), ctx.area)
 
 
 def _mesh(ctx: LayerContext) -> np.ndarray:
@@ -207,6 +220,89 @@ def _density(ctx: LayerContext) -> np.ndarray | None:
     return np.concatenate(parts) if parts else None
 
 
+# ---------------------------------------------------------------------- training modes' layers
+N_LINKS = 128       # BiGAN: real points linked to G(E(x)), and prior draws linked to E(G(z))
+PRIOR_SEED = 4343   # BiGAN: the prior's draws shown in z-space
+
+
+def _labeled_real(data: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """The real layer's points (same seed, same draws) with the index of the mode each came from."""
+    if not getattr(data, "n_classes", 0) or not hasattr(data, "sample_labeled"):
+        return None
+    import torch
+
+    x, y = data.sample_labeled(N_REAL, torch.Generator().manual_seed(777), "cpu")
+    return x.numpy().astype(np.float32), y.numpy().astype(np.int64)
+
+
+def _is_bigan(trainer: Any) -> bool:
+    return hasattr(trainer, "encode")
+
+
+def _real_by_mode(ctx: LayerContext) -> dict[str, np.ndarray] | None:
+    tr = ctx.trainer
+    if not (getattr(tr, "n_classes", 0) or _is_bigan(tr)):
+        return None
+    got = _labeled_real(tr.data)
+    return None if got is None else {"pos": got[0], "label": got[1]}
+
+
+def _fake_by_label(ctx: LayerContext) -> dict[str, np.ndarray] | None:
+    if ctx.labels is None:
+        return None
+    return {"pos": _fake(ctx), "label": np.asarray(ctx.labels, np.int64)}
+
+
+def _pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(2N, 2) end points of the N segments a[i] -> b[i] (first two coordinates), for connect="pairs"."""
+    seg = np.empty((2 * len(a), 2), np.float32)
+    seg[0::2], seg[1::2] = a[:, :2], b[:, :2]
+    return np.nan_to_num(seg, nan=0.0, posinf=1e6, neginf=-1e6)
+
+
+def _real_points(tr: Any) -> np.ndarray:
+    return tr.data.sample_numpy(N_REAL, seed=777).astype(np.float32)
+
+
+def _recon_links(ctx: LayerContext) -> np.ndarray | None:
+    """BiGAN: each real x joined to G(E(x)), its reconstruction (short lines: G inverts E)."""
+    tr = ctx.trainer
+    if not _is_bigan(tr) or getattr(tr.data, "image_shape", None) is not None:
+        return None
+    x = _real_points(tr)[:N_LINKS]
+    return _pairs(x, tr.generate(tr.encode(x), ema=False))
+
+
+def _prior_z(tr: Any) -> np.ndarray:
+    import torch
+
+    return tr.sample_z(N_REAL, torch.Generator(tr.device).manual_seed(PRIOR_SEED)).cpu().numpy()
+
+
+def _prior(ctx: LayerContext) -> np.ndarray | None:
+    return _prior_z(ctx.trainer)[:, :2].astype(np.float32) if _is_bigan(ctx.trainer) else None
+
+
+def _codes(ctx: LayerContext) -> dict[str, Any] | None:
+    """BiGAN: E(x) of the real points in z-space, coloured by the mode x came from (if any)."""
+    tr = ctx.trainer
+    if not _is_bigan(tr) or getattr(tr.data, "image_shape", None) is not None:
+        return None
+    got = _labeled_real(tr.data)
+    x, label = got if got is not None else (_real_points(tr), None)
+    codes = np.nan_to_num(tr.encode(x)[:, :2], nan=0.0, posinf=1e6, neginf=-1e6)
+    return {"pos": codes.astype(np.float32), "label": label}
+
+
+def _z_links(ctx: LayerContext) -> np.ndarray | None:
+    """BiGAN: each prior draw z joined to E(G(z)) (short lines: E inverts G)."""
+    tr = ctx.trainer
+    if not _is_bigan(tr):
+        return None
+    z = _prior_z(tr)[:N_LINKS]
+    return _pairs(z, tr.encode(tr.generate(z, ema=False)))
+
+
 LAYERS: tuple[LayerSpec, ...] = (
     LayerSpec("surface", "Decision surface D(x)",
               "D's probability that a point is real, as a heatmap; the black line is D = 1/2.",
@@ -234,6 +330,29 @@ LAYERS: tuple[LayerSpec, ...] = (
               "Centres of the mixture's modes: filled green when covered now, red when missed.",
               "markers", _centers, {"size": 11, "ok": "#1a9850", "bad": "#d73027"}, z=3,
               legend="mode centre covered / missed"),
+    LayerSpec("real_modes", "Real samples by mode",
+              "Conditional GAN and BiGAN on a mixture: the real points coloured by the mode each was drawn "
+              "from (a cGAN's label is that mode's index).", "labeled", _real_by_mode, {"size": 4},
+              cadence="once", z=0.5, legend="real x, by mode", mode="labels"),
+    LayerSpec("fake_labels", "Generated samples by label",
+              "Conditional GAN: G(z, y) coloured by the label y it was asked for (the label selector above the "
+              "canvas shows one label at a time). Each label should land on its own mode.",
+              "labeled", _fake_by_label, {"size": 5, "outline": "#40004b"}, z=1.5, legend="G(z, y), by label y",
+              mode="cgan"),
+    LayerSpec("recon", "x to G(E(x))",
+              "BiGAN: a line from each of 128 real points x to G(E(x)): short lines mean G inverts the encoder.",
+              "segments", _recon_links, {"color": (40, 40, 40, 150)}, z=2.5, legend="x to G(E(x))", mode="bigan"),
+    LayerSpec("prior", "Prior p(z)", "BiGAN: draws from the prior p(z) in the latent plot (first two coordinates).",
+              "points", _prior, {"color": (150, 150, 150, 140), "size": 4}, cadence="once", space="z",
+              legend="z ~ p(z)", mode="bigan"),
+    LayerSpec("codes", "E(x) of real points",
+              "BiGAN: the encoder's codes E(x) of the real points in the latent plot, coloured by the mode x came "
+              "from: at the optimum they are distributed as the prior.", "labeled", _codes,
+              {"size": 4, "color": "#1b7837"}, z=1, space="z", legend="E(x), by mode of x", mode="bigan"),
+    LayerSpec("zlinks", "z to E(G(z))",
+              "BiGAN: a line from each of 128 prior draws z to E(G(z)) in the latent plot: short lines mean "
+              "the encoder inverts G.", "segments", _z_links, {"color": (40, 40, 40, 150)}, z=2, space="z",
+              legend="z to E(G(z))", mode="bigan"),
 )
 LAYER_NAMES: tuple[str, ...] = tuple(s.name for s in LAYERS)
 _BY_NAME = {s.name: s for s in LAYERS}

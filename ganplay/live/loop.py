@@ -68,6 +68,7 @@ class TrainLoop(CommandLoop):
             P.SetBudgets: self._set_budgets, P.ExportGenerator: self._export,
             P.SaveSession: self._save_session, P.LoadSession: self._load_session,
             P.InstallState: self._install_state,
+            P.ShowLabel: self._show_label,
         }
 
     # ------------------------------------------------------------------ the loop's hooks
@@ -145,6 +146,17 @@ class TrainLoop(CommandLoop):
             self._once_due = True   # a "once" layer switched on needs its payload again
         self.layers = new
         self.frame_budget.force()
+
+    def _show_label(self, cmd: P.ShowLabel) -> None:
+        """A 2D cGAN's canvas samples: one label for every fixed z, or (-1) the labels in turn."""
+        self.label = int(cmd.label)
+        self.frame_budget.force()
+        self._dirty = True   # paused: the picture still changes
+
+    def _labels_2d(self) -> Any:
+        K = int(getattr(self.trainer, "n_classes", 0) or 0)
+        label = getattr(self, "label", -1)
+        return np.full(len(self._z), label) if K and 0 <= label < K else None
 
     def _set_view(self, cmd: P.SetView) -> None:
         """Grid layers are sampled on the canvas's visible area from the next frame on."""
@@ -347,7 +359,7 @@ class TrainLoop(CommandLoop):
             F.build_images(tr, fr, self._z, self._classify, self._y, self._cols)
         else:
             ctx = F.build_2d(tr, fr, self._z, self.layers, {"frame"} | ({"once"} if self._once_due else set()),
-                             self.view)
+                             self.view, y=self._labels_2d())
             self._once_due = False
             if self.slow_budget.due(now) and self.layers & SLOW_LAYERS:
                 # D* is a KDE per grid cell: slow layers are charged to their own budget

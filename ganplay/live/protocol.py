@@ -115,6 +115,14 @@ class SetView(Command):
 
 
 @dataclass(frozen=True)
+class ShowLabel(Command):
+    """A conditional GAN on 2D data: draw the fixed z's samples all with this label (-1: the
+    labels in turn), so one label's samples can be seen alone."""
+
+    label: int
+
+
+@dataclass(frozen=True)
 class RestoreGood(Command):
     """Back to the last state kept before a divergence."""
 
@@ -335,6 +343,7 @@ COMMON_COMMANDS: tuple[type[Command], ...] = (Play, Pause, Step, Stop, Ping, Ech
 PLAYGROUND_COMMANDS: tuple[type[Command], ...] = COMMON_COMMANDS + (
     Reset, SetField, SetSpeed, StopAt, ShowLayers, SetView, RestoreGood, SetBudgets, ExportGenerator,
     SaveSession, LoadSession, InstallState)
+PLAYGROUND_COMMANDS += (ShowLabel,)
 COMPARE_COMMANDS: tuple[type[Command], ...] = COMMON_COMMANDS + (
     BuildComparison, RequestMemberState, ExportComparison)
 TRANSPORT_EVENTS: tuple[type[Event], ...] = (WorkerFailed, WorkerDied, Failed, Pong, Described)

@@ -12,6 +12,11 @@ still outside sit on the border as triangles with a count. Once the samples are 
 data's bounds for ``RETURN_FRAMES`` frames, the view goes home again. ``viewChanged`` (debounced)
 tells the window the visible area, which the window sends to the loop (``protocol.SetView``) so
 the grid layers cover all of it.
+
+A training mode with a latent picture (BiGAN: E(x) over the prior, z joined to E(G(z))) draws
+its ``space="z"`` layers in a second plot beside the data, shown while such layers arrive; its
+title carries the mode's numbers. A mode's layers (``LayerSpec.mode``) enter the legend once they
+have drawn something.
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtWidgets import QStackedLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QStackedLayout, QWidget
 
 from ganplay.engine.png import tile
 from ganplay.live.layers import LAYERS, layer
@@ -89,14 +94,26 @@ class DataCanvas(QWidget):
         vb = self.plot.getViewBox()
         vb.setMouseEnabled(False, False)  # the mouse paints data in draw mode; no accidental panning
         self.visuals = {spec.name: make_visual(spec) for spec in LAYERS}
+        # the latent plot of a training mode (BiGAN), beside the data plot while it has something
+        self.zplot_widget = pg.PlotWidget(background="w")
+        self.zplot: pg.PlotItem = self.zplot_widget.getPlotItem()
+        self.zplot.setAspectLocked(True)
+        self.zplot.setMenuEnabled(False)
+        self.zplot.getViewBox().setMouseEnabled(False, False)
+        self.zplot.setLabel("bottom", "z<sub>1</sub>")
+        self.zplot.setLabel("left", "z<sub>2</sub>")
+        self.zplot_widget.hide()
+        self._z_range: float | None = None
+        self._mode_drawn: set[str] = set()   # a mode's layers that drew since the last clear
         self.drawn = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush("#1b9e77"), pxMode=True)
         self.bundle = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(BUNDLE), pxMode=True)
         self.latent = pg.ScatterPlotItem(size=10, pen=pg.mkPen("k"), brush=pg.mkBrush("#fdb863"), pxMode=True)
         self.latent_trail = pg.PlotCurveItem(pen=pg.mkPen("#e66101", width=1))
         self.path = pg.PlotCurveItem(pen=pg.mkPen("#b35806", width=1))
-        for vis in self.visuals.values():
+        for name, vis in self.visuals.items():
+            target = self.zplot if layer(name).space == "z" else self.plot
             for it in vis.items:
-                self.plot.addItem(it)
+                target.addItem(it)
         for it in (self.drawn, self.bundle, self.latent_trail, self.latent, self.path):
             it.setZValue(10)
             self.plot.addItem(it)
@@ -136,7 +153,13 @@ class DataCanvas(QWidget):
         self.image_widget.scene().sigMouseClicked.connect(self._on_grid_click)
         self.image_widget.setToolTip("Samples from a fixed z. Click a digit to make it A or B of the "
                                      "latent explorer's interpolation.")
-        self._stack.addWidget(self.plot_widget)
+        plots = QWidget()
+        row = QHBoxLayout(plots)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(2)
+        row.addWidget(self.plot_widget, 3)
+        row.addWidget(self.zplot_widget, 2)
+        self._stack.addWidget(plots)
         self._stack.addWidget(self.image_widget)
         self.visible_layers: set[str] = set(self.visuals)
         self.draw_mode = False
@@ -183,7 +206,7 @@ class DataCanvas(QWidget):
         """(key, text, swatch factory) of what the canvas shows now, layers first."""
         out: list[tuple[str, str, Any]] = []
         for spec in LAYERS:
-            if spec.name in self.visible_layers:
+            if spec.name in self.visible_layers and (not spec.mode or spec.name in self._mode_drawn):
                 out.append((spec.name, spec.legend or spec.label, self.visuals[spec.name].swatch))
         overlays = {
             "bundle": (self.bundle, lambda: Swatch("dots", dots=[(BUNDLE, None, 6)])),
@@ -343,21 +366,51 @@ class DataCanvas(QWidget):
             return
         self.set_image_mode(False)
         self.set_bounds(fr.bounds)
+        z_side = False
         for name, payload in fr.layers.items():
             vis = self.visuals.get(name)
             if vis is not None:
                 vis.draw(payload, fr.bounds)
+                z_side = z_side or vis.spec.space == "z"
+                if vis.spec.mode and name not in self._mode_drawn:
+                    self._mode_drawn.add(name)
+                    self.update_legend()
+        if z_side:
+            self._show_latent(fr)
         fake = fr.layers.get("fake")
         if fake is not None and "fake" in self.visible_layers:
             self._follow(fake)
         elif self._offcanvas_n:
             self._show_offcanvas(np.zeros((0, 2)))
 
+    def _show_latent(self, fr: Any) -> None:
+        """The latent plot: shown, framed on the prior's draws once, titled with the mode's
+        numbers when the frame carries them."""
+        if not self.zplot_widget.isVisible():
+            self.zplot_widget.show()
+        prior = fr.layers.get("prior")
+        if prior is not None and len(prior):
+            lim = float(np.percentile(np.abs(prior), 99.5)) * 1.2 or 1.0
+            if lim != self._z_range:
+                self._z_range = lim
+                self.zplot.setRange(xRange=(-lim, lim), yRange=(-lim, lim), padding=0.0)
+        m = fr.metrics or {}
+        if "z_recon" in m:
+            # two short lines: a long title would hold the plot wider than the window gives it
+            self.zplot.setTitle(f"latent z, step {fr.metrics_step}: mean |E(G(z)) - z| = {m['z_recon']:.2f}<br>"
+                                f"data x: mean |G(E(x)) - x| = {m.get('x_recon', float('nan')):.2f}", size="9pt")
+        elif self.zplot.titleLabel.text == "":
+            self.zplot.setTitle("latent space z: E(x) over the prior", size="9pt")
+
     def clear_layers(self) -> None:
         """A new trainer: empty layers, and the view goes back to the data's bounds with the
         next frame."""
         for vis in self.visuals.values():
             vis.clear()
+        self._mode_drawn.clear()
+        self.zplot_widget.hide()
+        self.zplot.setTitle(None)
+        self._z_range = None
         self.drawn.setData(pos=np.zeros((0, 2)))
         self._show_offcanvas(np.zeros((0, 2)))
         self._bounds = None

@@ -60,27 +60,40 @@ def loss_family(loss: str) -> str:
     return "fgan" if loss.startswith("f-") else "prob"
 
 
-def chart_kind(data: str, loss: str) -> str:
-    """'2d' or 'image', with '/critic' or '/fgan' for those losses: which charts the window shows."""
+# A 2D training mode's own chart, under the metric charts (engine.metrics.mode_extras).
+MODE_PLOTS = {
+    "bigan": ("BiGAN: how well E and G invert each other", [("z_recon", "mean |E(G(z)) - z|", "#1f77b4"),
+                                                            ("x_recon", "mean |G(E(x)) - x|", "#d62728")]),
+    "cgan": ("cGAN: share of samples on their label's mode", [("labels_on_mode", "on own mode", "#2ca02c")]),
+}
+
+
+def chart_kind(data: str, loss: str, mode: str = "") -> str:
+    """'2d' or 'image', with '/critic' or '/fgan' for those losses and '+bigan' or '+cgan' for a
+    2D training mode with a chart of its own: which charts the window shows."""
     fam = loss_family(loss)
-    return data if fam == "prob" else f"{data}/{fam}"
+    kind = data if fam == "prob" else f"{data}/{fam}"
+    return f"{kind}+{mode}" if mode in MODE_PLOTS and data == "2d" else kind
 
 
 def kind_plots(kind: str) -> tuple:
     """The (title, series) of every chart of a kind, top to bottom."""
+    kind, _, mode = kind.partition("+")
     data, _, fam = kind.partition("/")
     fam = fam or "prob"
     metrics = IMAGE_METRIC_PLOTS if data == "image" else (MODES_PLOT, DISTANCE_PLOTS[fam])
-    return (LOSS_PLOT, D_OUTPUT_PLOTS[fam], GRAD_PLOT) + tuple(metrics)
+    extra = (MODE_PLOTS[mode],) if mode else ()
+    return (LOSS_PLOT, D_OUTPUT_PLOTS[fam], GRAD_PLOT) + tuple(metrics) + extra
 
 
-KINDS = tuple(chart_kind(d, loss) for d in ("2d", "image") for loss in ("ns", "wgan", "f-kl"))
+KINDS = tuple(chart_kind(d, loss, mode) for d in ("2d", "image") for loss in ("ns", "wgan", "f-kl")
+              for mode in ("",) + (tuple(MODE_PLOTS) if d == "2d" else ()))
 # plots with a log y axis: the Fréchet distance falls from ~1000 to ~10 and the end matters
 LOG_Y_PLOTS = frozenset({"Fréchet distance (classifier features)"})
 # series measured every few hundred steps: drawn with dots so single points show
 SPARSE_SERIES = frozenset({"modes_pct", "hq_pct", "w1", "jsd_eval", "precision_pct", "recall_pct",
-                           "mnist_score", "fid"})
-ALL_PLOTS = {title: series for kind in ("2d", "2d/critic", "2d/fgan", "image") for title, series in kind_plots(kind)}
+                           "mnist_score", "fid", "z_recon", "x_recon", "labels_on_mode"})
+ALL_PLOTS = {title: series for kind in KINDS for title, series in kind_plots(kind)}
 
 
 def _fmt(v: float) -> str:

@@ -30,6 +30,7 @@ from ganplay.live.window_model import WindowModel
 
 from .canvas import DataCanvas
 from .charts import ChartPanel, chart_kind
+from .label_bar import LabelBar, training_mode
 from .help_text import FIRST_RUN_HINT, MNIST_CREDIT
 from .settings import make_settings
 from .setup_panel import SetupPanel
@@ -179,6 +180,9 @@ class MainWindow(QMainWindow):
             bl.addWidget(w)
         self.banner.hide()
         lay.addWidget(self.banner)
+        self.label_bar = LabelBar()   # a 2D cGAN's one-label-at-a-time selector
+        self.label_bar.labelChosen.connect(lambda k: self.worker.send(P.ShowLabel(k)))
+        lay.addWidget(self.label_bar)
         self.canvas = DataCanvas()
         self.canvas.setMinimumSize(420, 380)
         self.canvas.pointsDrawn.connect(self._on_points_drawn)
@@ -920,7 +924,8 @@ class MainWindow(QMainWindow):
         t0 = time.perf_counter()
         self.frames_drawn += 1
         self.canvas.show_frame(fr)
-        kind = chart_kind("image" if fr.images is not None else "2d", self.config.loss.name)
+        kind = chart_kind("image" if fr.images is not None else "2d", self.config.loss.name,
+                          training_mode(self.config))
         if kind != self.charts.kind:
             self.charts.set_kind(kind)
         # while training, one chart per frame (each still redraws a few times a second): a
@@ -981,6 +986,7 @@ class MainWindow(QMainWindow):
         self.history.clear()
         self.charts.clear()
         self.canvas.clear_layers()
+        self.label_bar.set_config(ev.config)
         self._queue_steps(0)
         if self.model.step == 0:
             self._show_step(0)  # a reset at step 0 still says so

@@ -142,6 +142,40 @@ class PointsVisual(Visual):
         return Swatch("dots", dots=[(st.get("color", "k"), None, st.get("size", 4) + 2)])
 
 
+# One colour per label or mode (Tableau 10), in turn for more than ten.
+LABEL_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                "#bcbd22", "#17becf")
+
+
+class LabeledVisual(Visual):
+    """Points coloured by an integer label: ``{"pos": (N, 2), "label": (N,) int or None}`` (None:
+    the style's one colour). ``outline`` in the style rings each point (generated, not real)."""
+
+    def __init__(self, spec: LayerSpec):
+        super().__init__(spec)
+        st = spec.style
+        pen = pg.mkPen(st["outline"], width=1) if st.get("outline") else None
+        self.scatter = pg.ScatterPlotItem(size=st.get("size", 4), pen=pen, pxMode=True)
+        self._brushes = [pg.mkBrush(c) for c in LABEL_COLORS]
+        self._plain = pg.mkBrush(st.get("color", "k"))
+        self.items = [self.scatter]
+
+    def draw(self, payload: dict[str, Any], bounds: tuple[float, float, float, float]) -> None:
+        label = payload.get("label")
+        if label is None:
+            self.scatter.setData(pos=payload["pos"], brush=self._plain)
+        else:
+            n = len(self._brushes)
+            self.scatter.setData(pos=payload["pos"], brush=[self._brushes[int(k) % n] for k in label])
+
+    def clear(self) -> None:
+        self.scatter.setData(pos=np.zeros((0, 2)))
+
+    def swatch(self) -> Swatch:
+        st = self.spec.style
+        return Swatch("dots", dots=[(c, st.get("outline"), st.get("size", 4) + 2) for c in LABEL_COLORS[:3]])
+
+
 class SegmentsVisual(Visual):
     """(2N, 2) end points drawn as N separate segments."""
 
@@ -193,7 +227,7 @@ class MarkersVisual(Visual):
 
 VISUALS: dict[str, type[Visual]] = {
     "heatmap": HeatmapVisual, "points": PointsVisual, "segments": SegmentsVisual, "path": PathVisual,
-    "markers": MarkersVisual,
+    "markers": MarkersVisual, "labeled": LabeledVisual,
 }
 
 
