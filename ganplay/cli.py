@@ -38,6 +38,8 @@ def _config_from_args(args: argparse.Namespace) -> Any:
         cfg.train.steps = args.steps
     if getattr(args, "threads", None) is not None:
         apply_overrides(cfg, [f"train.threads={args.threads}"])
+    if getattr(args, "tensorboard", False):
+        apply_overrides(cfg, ["train.tensorboard=true"])
     return cfg.validate()
 
 
@@ -107,6 +109,8 @@ def _resume(args: argparse.Namespace, cfg: Any) -> int:
         trainer.set(*split_override(item))  # NeedsReset (a ConfigError) for structural fields
     if args.threads is not None:
         trainer.set("train.threads", args.threads)
+    if args.tensorboard:
+        trainer.set("train.tensorboard", True)
     _use_threads(trainer, args.quiet)
     # the run's config then reads like that of one straight run of the total length
     trainer.set("train.steps", trainer.step_count + steps)
@@ -154,6 +158,10 @@ def _train_and_save(args: argparse.Namespace, trainer: Any, run_dir: Path, histo
     from .engine.runs import RunError, train, write_last_good, write_run
 
     saved = [saved_step]
+    tb = _tensorboard(trainer, run_dir, args.quiet)
+    on_log = None if args.quiet else _printer(trainer.cfg)
+    if tb is not None:
+        on_log = tb.callback(trainer, on_log)
 
     def save(h: Any) -> None:
         try:
@@ -164,9 +172,11 @@ def _train_and_save(args: argparse.Namespace, trainer: Any, run_dir: Path, histo
 
     with _sigint_stops() as stop:
         try:
-            history, metrics = train(trainer, steps, history, on_log=None if args.quiet else _printer(trainer.cfg),
+            history, metrics = train(trainer, steps, history, on_log=on_log,
                                      stop=stop, save=save, save_every=max(0.0, args.save_every))
             interrupted = bool(metrics.get("interrupted"))
+            if tb is not None:
+                tb.finish(trainer, metrics)
             write_run(run_dir, trainer, history, None if interrupted else metrics, saved_step=saved[0])
             if "stopped" in metrics:  # diverged: keep the last good state where every command finds it
                 good = write_last_good(run_dir, trainer)
@@ -178,11 +188,28 @@ def _train_and_save(args: argparse.Namespace, trainer: Any, run_dir: Path, histo
                     else f"nothing was saved to '{run_dir}'")
             print(f"ganplay: aborted at step {trainer.step_count} without saving; {kept}", file=sys.stderr)
             return EXIT_INTERRUPTED
+        finally:
+            if tb is not None:
+                tb.close()
     if interrupted:
         print(f"ganplay: interrupted at step {trainer.step_count} of {trainer.cfg.train.steps}; the run is saved "
               f"in '{run_dir}' (continue it with: ganplay train --resume {run_dir})", file=sys.stderr)
         return EXIT_INTERRUPTED
     return _report(run_dir, metrics, args.quiet)
+
+
+def _tensorboard(trainer: Any, run_dir: Path, quiet: bool) -> Any:
+    """The run's TensorBoard log when train.tensorboard is on (TensorBoardMissing, a config
+    error that says how to install it, when the package is not there)."""
+    if not trainer.cfg.train.tensorboard:
+        return None
+    from .engine.tensorboard import LOGDIR, RunLog
+
+    log = RunLog(run_dir / LOGDIR, trainer.cfg)
+    log.pictures(trainer)   # where the run starts from
+    if not quiet:
+        print(f"ganplay: TensorBoard events in '{log.logdir}' (tensorboard --logdir {run_dir})", file=sys.stderr)
+    return log
 
 
 def _printer(cfg: Any):
@@ -260,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the full resolved config as TOML, each field after its help as a comment, and exit")
     p.add_argument("--resume", metavar="RUN", help="continue a run folder from its checkpoint "
                                                    "(an unfinished run: up to its steps, unless --steps says)")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="also write TensorBoard event files into RUN/tensorboard (same as --set "
+                        "train.tensorboard=true; needs pip install 'ganplay[tensorboard]')")
     p.add_argument("--save-every", type=float, default=60.0, metavar="SECONDS",
                    help="also save the run folder every SECONDS of training (default 60; 0: only at the end "
                         "and on Ctrl-C)")

@@ -188,6 +188,11 @@ class TrainConfig:
         500, "Metrics every N steps (the window also bounds their cost in time; CLI: 0 = only at the end).",
         range=(0, None), live=True)
     log_every: int = option(10, "CLI: write the loss history every N steps.", range=(1, None), live=True)
+    # engine/tensorboard.py; needs the tensorboard extra
+    tensorboard: bool = option(
+        False, "Write TensorBoard event files (losses, metrics, D(x) or sample grids): the CLI into "
+               "RUN/tensorboard, the window into runs/<time>-window-<loss>-<data>/tensorboard; needs pip install "
+               "'ganplay[tensorboard]'.", live=True)
 
 
 @dataclass

@@ -57,6 +57,7 @@ class TrainLoop(CommandLoop):
         self._sps = 0.0
         self._next_step_at = 0.0
         self._last_metrics_step = -1
+        self.tensorboard: Any = None   # live/tensorboard.LoopLog: the frames into event files (train.tensorboard)
         super().__init__(*args, **kwargs)
 
     def handlers(self) -> dict[type, Callable[[Any], None]]:
@@ -87,7 +88,11 @@ class TrainLoop(CommandLoop):
 
     def run(self, first: P.Command | None = None) -> None:
         self._initial = True
-        super().run(first)
+        try:
+            super().run(first)
+        finally:
+            if self.tensorboard is not None:
+                self.tensorboard.close()   # the last events reach the file
 
     def busy(self) -> bool:
         return self.running and self.trainer is not None
@@ -391,6 +396,10 @@ class TrainLoop(CommandLoop):
             t1 = time.perf_counter()
             self.generator_budget.spent(t0, t1)
             side += t1 - t0
+        if tr.cfg.train.tensorboard or self.tensorboard is not None:
+            from .tensorboard import LoopLog
+
+            self.tensorboard = LoopLog.update(self.tensorboard, tr, fr, self.emit)
         end = time.perf_counter()
         self.frame_budget.spent(now, end - side)
         self.emit_frame(fr)
