@@ -409,6 +409,16 @@ def validate(cfg: Config) -> None:
         raise ConfigError(
             f"bad value {cfg.model.latent_modes} for 'model.latent_modes': the mode is read from the "
             f"first latent_modes coordinates of z, so it must be at most model.latent_dim ({cfg.model.latent_dim})")
+    if cfg.model.conditional and cfg.data.name in DATASETS_2D and cfg.data.name not in LABELED_2D:
+        raise ConfigError(
+            f"bad value True for 'model.conditional': the 2D data set '{cfg.data.name}' has no labels; a "
+            f"conditional GAN needs mnist or a mixture whose mode is the label ({', '.join(LABELED_2D)})")
+    if cfg.model.bigan:
+        clash = [why for bad, why in (
+            (cfg.model.arch != "mlp", "model.arch=mlp"), (cfg.model.conditional, "model.conditional=false"),
+            (cfg.train.pack != 1, "train.pack=1"), (cfg.train.unrolled != 0, "train.unrolled=0")) if bad]
+        if clash:
+            raise ConfigError(f"bad value True for 'model.bigan': a BiGAN needs {', '.join(clash)}")
     if cfg.data.name == "points" and not cfg.data.path:
         raise ConfigError("'data.path' must name a .csv or .npy file when data.name is 'points'")
 
@@ -421,16 +431,6 @@ def from_dict(d: dict[str, Any], base: Config | None = None) -> Config:
     cfg = base.copy() if base is not None else Config()
     for sec, values in d.items():
         if sec not in SECTIONS:
-    if cfg.model.conditional and cfg.data.name in DATASETS_2D and cfg.data.name not in LABELED_2D:
-        raise ConfigError(
-            f"bad value True for 'model.conditional': the 2D data set '{cfg.data.name}' has no labels; a "
-            f"conditional GAN needs mnist or a mixture whose mode is the label ({', '.join(LABELED_2D)})")
-    if cfg.model.bigan:
-        clash = [why for bad, why in (
-            (cfg.model.arch != "mlp", "model.arch=mlp"), (cfg.model.conditional, "model.conditional=false"),
-            (cfg.train.pack != 1, "train.pack=1"), (cfg.train.unrolled != 0, "train.unrolled=0")) if bad]
-        if clash:
-            raise ConfigError(f"bad value True for 'model.bigan': a BiGAN needs {', '.join(clash)}")
             raise ConfigError(f"unknown config section '[{sec}]': sections are {', '.join(SECTIONS)}")
         if not isinstance(values, dict):
             raise ConfigError(f"config section '[{sec}]' must be a table")
