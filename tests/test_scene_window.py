@@ -84,3 +84,15 @@ def test_the_playground_menu_opens_the_scenes(open_window, qtbot):
     view = w.scene_window
     assert view.isVisible() and view.scene.name == "bilinear"
     view.close()
+
+
+@pytest.mark.parametrize("name", ["bilinear", "dirac"])
+def test_a_speed_control_caps_the_steps_of_a_tick(scene_window, name):
+    """Scenes with cheap steps would otherwise run all of them within a second or two."""
+    w = scene_window
+    w.open_scene(name)
+    w.set_param("speed", 3)
+    w.step_cost = 1e-6           # a tick's budget would fit thousands of steps
+    step = w.scene.step
+    w._tick()
+    assert w.scene.step == step + 3

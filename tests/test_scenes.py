@@ -9,7 +9,7 @@ import pytest
 
 from ganplay.engine.scenes import SCENES, make_scene, scene_class
 from ganplay.engine.scenes.base import Arrows, Curve, Heatmap, Points, SceneFrame, Segments, VLine
-from ganplay.engine.scenes.bilinear import RULES, radius_after, trajectory
+from ganplay.engine.scenes.bilinear import RULES, radius_after, rate, step_rule, trajectory
 
 
 def _arrays(item):
@@ -104,6 +104,32 @@ def test_optimistic_steps_converge_for_a_small_rate():
     assert r[-1] < 1e-3 * r[0]
 
 
+def _companion(rule: str, eta: float) -> np.ndarray:
+    """The rule's linear map on (x, y, x₋₁, y₋₁), read off step_rule column by column."""
+    m = np.zeros((4, 4))
+    for j in range(4):
+        e = np.eye(4)[j]
+        m[:2, j] = step_rule(rule, eta, e[:2], e[2:])
+    m[2:, :2] = np.eye(2)
+    return m
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("eta", [0.05, 0.2, 0.45, 0.8, 1.5])
+def test_each_rules_rate_is_the_spectral_radius_of_its_map(rule, eta):
+    rho = np.abs(np.linalg.eigvals(_companion(rule, eta))).max()
+    assert rate(rule, eta) == pytest.approx(rho, rel=1e-7)
+
+
+@pytest.mark.parametrize("eta", [0.05, 0.2, 0.4])
+def test_optimistic_steps_shrink_at_their_closed_form_rate(eta):
+    path = trajectory("optimistic", eta, (1.0, 0.5), 1500)
+    r = np.hypot(path[:, 0], path[:, 1])
+    observed = (r[1500] / r[1000]) ** (1 / 500)
+    assert observed == pytest.approx(math.sqrt((1 + math.sqrt(1 - 4 * eta ** 2)) / 2), rel=1e-4)
+    assert rate("optimistic", eta) < 1
+
+
 def test_the_scene_reports_the_closed_form_beside_each_trajectory():
     scene = make_scene("bilinear", lr_simultaneous=0.3)
     scene.advance(40)
@@ -111,7 +137,9 @@ def test_the_scene_reports_the_closed_form_beside_each_trajectory():
     shown = frame.number("|(x, y)| simultaneous")
     assert "closed form" in shown
     value, closed = shown.split("  (closed form ")
-    assert float(value) == pytest.approx(float(closed.rstrip(")")), rel=1e-3)
+    closed, per_step = closed.rstrip(")").split("; ×")
+    assert float(value) == pytest.approx(float(closed), rel=1e-3)
+    assert per_step == f"{rate('simultaneous', 0.3):.6g} a step"
     assert float(value) == pytest.approx(math.hypot(1, 0.5) * 1.09 ** 20, rel=1e-3)
     assert set(RULES) == {c.name for c in frame.plot("distance").items}
     scene.set("show_alternating", False)

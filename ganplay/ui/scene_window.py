@@ -33,6 +33,8 @@ ROLES = {"real": "#1b9e77", "fake": "#7570b3", "d": "#d62728", "dstar": "#e66101
          "c0": "#0072B2", "c1": "#E69F00", "c2": "#009E73", "c3": "#CC79A7", "c4": "#D55E00",
          "c5": "#56B4E9", "c6": "#000000", "c7": "#8C7A00"}
 _STYLE = {"solid": Qt.PenStyle.SolidLine, "dash": Qt.PenStyle.DashLine, "dot": Qt.PenStyle.DotLine}
+# pyqtgraph anchors a legend by the signs of its offset: negative x from the right, negative y from the bottom
+_LEGEND_OFFSETS = {"top-left": (5, 5), "top-right": (-5, 5), "bottom-left": (5, -5), "bottom-right": (-5, -5)}
 _CMAPS = {"d": D_CMAP, "viridis": pg.colormap.get("viridis"),
           "grey": pg.ColorMap([0.0, 1.0], [(255, 255, 255), (60, 60, 60)])}
 
@@ -68,7 +70,12 @@ class _PlotView:
         for side in ("left", "bottom"):   # a density of 0.4 reads "400 (x0.001)" with SI prefixes
             plot_item.getAxis(side).enableAutoSIPrefix(False)
         self.items: dict[str, Any] = {}
-        self.legend = plot_item.addLegend(offset=(5, 5), labelTextSize="8pt") if spec.legend else None
+        # dark text on a light box: pyqtgraph's default grey text without a box was hard to read
+        # over the curves and arrows it covers
+        self.legend = plot_item.addLegend(offset=_LEGEND_OFFSETS.get(spec.legend_corner, (5, 5)),
+                                          labelTextSize="8pt", labelTextColor="#222222",
+                                          brush=pg.mkBrush(255, 255, 255, 200), pen=pg.mkPen("#cccccc"),
+                                          ) if spec.legend else None
         self.configured: tuple | None = None
 
     def configure(self, spec: Plot) -> None:
@@ -316,7 +323,9 @@ class SceneWindow(QMainWindow):
     def _tick(self) -> None:
         if self.playing:
             t0 = time.perf_counter()
-            self.advance(max(1, int(TICK_BUDGET_S / max(self.step_cost, 1e-6))))
+            n = max(1, int(TICK_BUDGET_S / max(self.step_cost, 1e-6)))
+            cap = self.scene.steps_per_tick if self.scene is not None else None
+            self.advance(min(n, cap) if cap else n)
             self.tick_times.append(time.perf_counter() - t0)
             del self.tick_times[:-500]
 

@@ -25,6 +25,7 @@ SCENES: dict[str, SceneEntry] = {
     "optimal_d": SceneEntry("The optimal discriminator and the JSD", LECTURE_1,
                             "ganplay.engine.scenes.optimal_d:OptimalD"),
     "bilinear": SceneEntry("The bilinear game x·y", LECTURE_2, "ganplay.engine.scenes.bilinear:BilinearGame"),
+    "dirac": SceneEntry("The Dirac GAN", LECTURE_2, "ganplay.engine.scenes.dirac:DiracGAN"),
 }
 
 

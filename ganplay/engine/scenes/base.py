@@ -124,6 +124,7 @@ class Plot:
     log_y: bool = False
     square: bool = False         # equal scales on both axes (a plane, not a chart)
     legend: bool = True
+    legend_corner: str = "top-left"   # "top-left", "top-right", "bottom-left" or "bottom-right"
 
 
 @dataclass
@@ -195,6 +196,13 @@ class Scene:
     def changed(self, name: str) -> None:
         """A live (non-resetting) parameter changed; the next step uses it."""
 
+    @property
+    def steps_per_tick(self) -> int | None:
+        """The most steps the view runs per frame: the ``speed`` control's value where the scene
+        has one (``speed_param``), else None (as many as fit in the view's time budget)."""
+        v = self.values.get("speed")
+        return None if v is None else int(v)
+
     def reset(self) -> None:
         self.step = 0
 
@@ -203,6 +211,14 @@ class Scene:
 
     def frame(self) -> SceneFrame:
         raise NotImplementedError
+
+
+def speed_param(default: int = 5) -> Param:
+    """The "steps per frame" control of a scene whose steps are so cheap that, unbounded, the view
+    would run all of them within a second or two: it keeps the dynamics watchable."""
+    return Param("speed", "steps per frame", default,
+                 "training steps drawn per frame (about 30 frames a second); at most what fits in "
+                 "the frame's time budget", range=(1, 1000), resets=False)
 
 
 def grid(lo: float, hi: float, n: int) -> np.ndarray:
