@@ -38,6 +38,7 @@ def playground_commands(tmp_path) -> list[P.Command]:
     return [P.Reset(cfg), P.SetField("train.lr_d", 1e-3), P.SetSpeed(0), P.StopAt(0),
             P.ShowLayers(LAYER_NAMES), P.SetView((-3.0, 3.0, -2.0, 2.0)), P.ShowLabel(3), P.SetBudgets((("frame", 0.05),)),
             P.Step(), P.Play(), P.Pause(),
+            P.Rewind(0), P.Branch(), P.Pause(),
             P.RestoreGood(), P.ExportGenerator(str(tmp_path / "g.ganplay")), P.SaveSession(session),
             P.LoadSession(session), P.InstallState(cfg, tr.state_dict()), P.Ping(7),
             P.Echo(P.Pong(8)), P.Describe()]
@@ -58,6 +59,7 @@ def example_events(tmp_path) -> list[P.Event]:
             P.FieldSet("train.lr_d", 1e-3), P.FieldRejected("train.lr_d", "bad"), P.Diverged("nan", 3, 2),
             P.Restored(2), P.StoppedAt(3), P.GeneratorExported(path), P.SessionSaved(path),
             P.SessionLoaded(path, cfg), P.StateInstalled("ns at step 1", cfg), P.FileFailed("export", path, "no"),
+            P.Rewound(0, cfg, (0,)), P.Branched(0, (0,)),
             P.Failed("t", "m"), P.Pong(1), P.Described({"step": 0})]
 
 

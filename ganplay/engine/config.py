@@ -193,6 +193,13 @@ class TrainConfig:
         False, "Write TensorBoard event files (losses, metrics, D(x) or sample grids): the CLI into "
                "RUN/tensorboard, the window into runs/<time>-window-<loss>-<data>/tensorboard; needs pip install "
                "'ganplay[tensorboard]'.", live=True)
+    # engine/rewind.py: one snapshot is 0.4 MB for the default ring GAN, 11 MB for the MNIST DCGAN
+    rewind_every: int = option(
+        50, "Window: keep a snapshot of the training state every N steps, to rewind and branch from "
+            "(0 = off).", range=(0, None), live=True)
+    rewind_mb: int = option(
+        128, "Window: memory for the rewind snapshots in MB; the oldest are dropped first (128 MB: the "
+             "last 16,000 steps of the default ring GAN, 550 of the MNIST DCGAN).", range=(0, None), live=True)
 
 
 @dataclass

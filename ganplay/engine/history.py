@@ -102,6 +102,24 @@ class History:
                 continue
             self.get(name).extend(np.array([step], float), np.array([float(v)]))
 
+    def cut_after(self, step: float) -> "History":
+        """Remove every point later than ``step`` and return them as a History of their own (with
+        each series' last point at or before ``step``, so a branch's curve starts where the trunk
+        ends): after a rewind and a branch, what followed ``step`` is the old branch."""
+        old = History()
+        for name, s in self.series.items():
+            x, y = s.data()
+            k = int(np.searchsorted(x[:s.n], step, side="right"))
+            if k == s.n:
+                continue
+            start = max(0, k - 1)
+            old.get(name).extend(x[start:].copy(), y[start:].copy())
+            fin = y[:k][np.isfinite(y[:k])]
+            s.n = k
+            s.lo, s.hi = (float(fin.min()), float(fin.max())) if fin.size else (np.inf, -np.inf)
+            s.version += 1
+        return old
+
     def clear(self) -> None:
         for s in self.series.values():
             s.clear()

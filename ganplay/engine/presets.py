@@ -16,10 +16,11 @@ from .config import IMAGE_DATASETS, Config, ConfigError, field_names, get_field,
 # names one. They say what to learn and where, not how: the whole data section (which data set,
 # its modes, noise, file...), the seed (so a comparison of recipes keeps one seed), the device and
 # torch threads (the machine, not the recipe),
-# and how often the CLI measures and logs (reporting, not training). Every other field is part
+# how often the CLI measures and logs (reporting, not training), and the window's rewind memory. Every other field is part
 # of the recipe and comes from the preset, or from the defaults when the preset does not name it.
 USER_FIELDS: tuple[str, ...] = tuple(p for p in field_names() if p.startswith("data.")) + (
     "train.seed", "train.device", "train.eval_every", "train.log_every", "train.threads",
+    "train.rewind_every", "train.rewind_mb",
 )
 
 

@@ -58,6 +58,8 @@ class TrainLoop(CommandLoop):
         self._next_step_at = 0.0
         self._last_metrics_step = -1
         self.tensorboard: Any = None   # live/tensorboard.LoopLog: the frames into event files (train.tensorboard)
+        self.rewind: Any = None        # engine.rewind.RewindBuffer (made in setup: it needs torch)
+        self._rewound = False          # the trainer was rewound and has not trained since
         super().__init__(*args, **kwargs)
 
     def handlers(self) -> dict[type, Callable[[Any], None]]:
@@ -69,6 +71,7 @@ class TrainLoop(CommandLoop):
             P.SetBudgets: self._set_budgets, P.ExportGenerator: self._export,
             P.SaveSession: self._save_session, P.LoadSession: self._load_session,
             P.InstallState: self._install_state,
+            P.Rewind: self._rewind, P.Branch: self._play,
             P.ShowLabel: self._show_label,
         }
 
@@ -79,6 +82,9 @@ class TrainLoop(CommandLoop):
 
         self._stat_get = operator.attrgetter(*STAT_NAMES)
         self._stat_names = STAT_NAMES
+        from ganplay.engine.rewind import RewindBuffer
+
+        self.rewind = RewindBuffer()
         try:
             from ganplay.engine import image_metrics  # written with the MNIST engine
 
@@ -112,7 +118,9 @@ class TrainLoop(CommandLoop):
         return {**out, "step": tr.step_count, "config": tr.cfg.copy(), "data": getattr(tr.data, "name", None),
                 "device": str(tr.device), "last_good": tr.last_good_step,
                 "lr_d": [g["lr"] for g in tr.opt_d.param_groups],
-                "lr_g": [g["lr"] for g in tr.opt_g.param_groups]}
+                "lr_g": [g["lr"] for g in tr.opt_g.param_groups],
+                "rewind": {"steps": self.rewind.steps(), "bytes": self.rewind.nbytes,
+                           "cap_bytes": self.rewind.cap_bytes}}
 
     # ------------------------------------------------------------------ handlers
     def _play(self, cmd: P.Play) -> None:
@@ -139,6 +147,7 @@ class TrainLoop(CommandLoop):
         except ConfigError as exc:
             self.emit(P.FieldRejected(cmd.path, str(exc)))
         else:
+            self._sync_rewind(self.trainer)
             self.emit(P.FieldSet(cmd.path, self.trainer.get(cmd.path)))
 
     def _set_speed(self, cmd: P.SetSpeed) -> None:
@@ -178,8 +187,48 @@ class TrainLoop(CommandLoop):
 
     def _restore_good(self, cmd: P.RestoreGood) -> None:
         step = self.trainer.restore_last_good()
+        self.rewind.drop_after(step)
         self.emit(P.Restored(step, self.trainer.cfg.copy()))
         self._force_all()
+
+    def _rewind(self, cmd: P.Rewind) -> None:
+        from ganplay.engine.config import from_dict
+        from ganplay.engine.rewind import load_keeping_settings
+
+        self.running = False
+        at = self.rewind.nearest(cmd.step) if self.trainer is not None else None
+        if at is None:
+            self.emit(P.Failed("Cannot rewind", "No snapshots are kept: set train.rewind_every and "
+                               "train.rewind_mb above 0, then train a few steps."))
+            return
+        state = self.rewind.state(at)
+        load_keeping_settings(self.trainer, state)
+        self._rewound = True   # the snapshots after it stay until training goes on (scrub forward)
+        self._last_metrics_step = -1
+        self.emit(P.Rewound(at, from_dict(state["config"]), self.rewind.steps()))
+        self._force_all()
+
+    def _sync_rewind(self, tr: Any) -> None:
+        """The buffer follows ``train.rewind_every`` and ``train.rewind_mb`` (live: a smaller cap
+        frees the memory at once)."""
+        tc, rw = tr.cfg.train, self.rewind
+        if (rw.every, rw.cap_bytes) != (tc.rewind_every, tc.rewind_mb * 1024 * 1024):
+            rw.configure(tc.rewind_every, tc.rewind_mb * 1024 * 1024)
+
+    def _snapshot(self, tr: Any, always: bool = False) -> None:
+        """Keep the state for rewinding when its step is due."""
+        self._sync_rewind(tr)
+        if self.rewind.on and (always or self.rewind.due(tr.step_count)):
+            self.rewind.take(tr)
+
+    def _branch_if_rewound(self, tr: Any) -> None:
+        """The first step after a rewind starts a new branch: the old one's snapshots go."""
+        if self._rewound:
+            self._rewound = False
+            # old-branch statistics not yet sent stay out of the new branch's frames
+            self._stats[:] = [row for row in self._stats if row[0] <= tr.step_count]
+            self.rewind.drop_after(tr.step_count)
+            self.emit(P.Branched(tr.step_count, self.rewind.steps()))
 
     def _set_budgets(self, cmd: P.SetBudgets) -> None:
         for name, frac in cmd.fractions:
@@ -279,6 +328,9 @@ class TrainLoop(CommandLoop):
             self._z, self._y, self._cols = F.fixed_z(trainer, F.N_FAKE), None, None
         self._last_metrics_step = -1
         self._rate_t, self._rate_steps, self._sps = time.perf_counter(), 0, 0.0
+        self._rewound = False
+        self.rewind.clear()
+        self._snapshot(trainer, always=True)
         self._force_all()
 
     def _force_all(self) -> None:
@@ -314,6 +366,7 @@ class TrainLoop(CommandLoop):
                 self.emit(P.StoppedAt(tr.step_count))
                 self._force_all()
                 return
+            self._branch_if_rewound(tr)
             try:
                 tr, s, fallback = step_with_fallback(tr, mode)
             except TrainingDiverged as exc:
@@ -331,6 +384,7 @@ class TrainLoop(CommandLoop):
                 self._install(tr)
                 self.emit(P.DeviceFallback(fallback, str(tr.device)))
             self._stats.append(get(s))
+            self._snapshot(tr)
             self._rate_steps += 1
             self._dirty = True
 
@@ -358,7 +412,7 @@ class TrainLoop(CommandLoop):
         else:
             stats = {}
         fr = F.Frame(step=tr.step_count, running=self.running, steps_per_sec=self._sps, stats=stats,
-                     device=str(tr.device))
+                     device=str(tr.device), rewind_steps=self.rewind.steps())
         image = F.is_image_data(tr.data)
         if image:
             F.build_images(tr, fr, self._z, self._classify, self._y, self._cols)

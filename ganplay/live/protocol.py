@@ -160,6 +160,20 @@ class InstallState(Command):
     points: Any = None
 
 
+@dataclass(frozen=True)
+class Rewind(Command):
+    """Pause and go back to the latest kept snapshot at or before ``step`` (``engine/rewind.py``);
+    the live settings stay as they are. Answered by ``Rewound``."""
+
+    step: int
+
+
+@dataclass(frozen=True)
+class Branch(Command):
+    """Train on from here (after a ``Rewind``: from the rewound state, with the current settings;
+    the snapshots after it are dropped). Play and Step after a rewind branch the same way."""
+
+
 # ====================================================================== compare commands
 @dataclass(frozen=True)
 class BuildComparison(Command):
@@ -185,6 +199,24 @@ class ExportComparison(Command):
 
 
 # ====================================================================== events
+@dataclass(frozen=True)
+class Rewound(Event):
+    """The trainer is back at ``step``; ``config``: the settings that state was trained with (shown,
+    not applied: the live settings stay); ``snapshot_steps``: the steps one can rewind to."""
+
+    step: int
+    config: Any
+    snapshot_steps: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Branched(Event):
+    """Training went on from a rewound ``step``: what followed it before is the old branch."""
+
+    step: int
+    snapshot_steps: tuple[int, ...]
+
+
 @dataclass(frozen=True)
 class EngineReset(Event):
     """A new trainer is in place (first build, Reset, a preset, new data)."""
@@ -342,14 +374,14 @@ class Bye:
 COMMON_COMMANDS: tuple[type[Command], ...] = (Play, Pause, Step, Stop, Ping, Echo, Describe)
 PLAYGROUND_COMMANDS: tuple[type[Command], ...] = COMMON_COMMANDS + (
     Reset, SetField, SetSpeed, StopAt, ShowLayers, SetView, RestoreGood, SetBudgets, ExportGenerator,
-    SaveSession, LoadSession, InstallState)
+    SaveSession, LoadSession, InstallState, Rewind, Branch)
 PLAYGROUND_COMMANDS += (ShowLabel,)
 COMPARE_COMMANDS: tuple[type[Command], ...] = COMMON_COMMANDS + (
     BuildComparison, RequestMemberState, ExportComparison)
 TRANSPORT_EVENTS: tuple[type[Event], ...] = (WorkerFailed, WorkerDied, Failed, Pong, Described)
 PLAYGROUND_EVENTS: tuple[type[Event], ...] = TRANSPORT_EVENTS + (
     EngineReset, ResetFailed, Loading, DeviceFallback, FieldSet, FieldRejected, Diverged, Restored,
-    StoppedAt, GeneratorExported, SessionSaved, SessionLoaded, StateInstalled, FileFailed)
+    StoppedAt, GeneratorExported, SessionSaved, SessionLoaded, StateInstalled, FileFailed, Rewound, Branched)
 COMPARE_EVENTS: tuple[type[Event], ...] = TRANSPORT_EVENTS + (
     ComparisonReady, MemberState, ComparisonExported)
 

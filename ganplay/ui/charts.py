@@ -143,6 +143,11 @@ class ChartPanel(QWidget):
         # mouse moves straight from the viewport: the scene's sigMouseMoved drops moves that come
         # quickly after another, so the label could stay behind when the mouse leaves a chart
         self.layout_widget.viewport().installEventFilter(self)
+        # rewind and branch: a line at the step shown, and the old branch's curves, dashed
+        self._markers: dict[str, pg.InfiniteLine] = {}
+        self.marker_step: float | None = None
+        self.ghost: History | None = None
+        self.ghost_curves: dict[tuple[str, str], pg.PlotDataItem] = {}
         self.set_kind("2d")
 
     def _make_plots(self, plots: tuple) -> dict[str, pg.PlotDataItem]:
@@ -232,6 +237,9 @@ class ChartPanel(QWidget):
                 changed = True
             if s.n:
                 lo, hi = min(lo, s.lo), max(hi, s.hi)
+            g = self.ghost.series.get(key) if self.ghost is not None else None
+            if g is not None and g.n:   # the old branch stays in view
+                lo, hi = min(lo, g.lo), max(hi, g.hi)
         if changed and np.isfinite(lo) and title in LOG_Y_PLOTS:  # the view works in log10 units
             lo, hi = np.log10(max(lo, 1e-3)), np.log10(max(hi, 1e-3))
         if changed and np.isfinite(lo):
@@ -346,6 +354,9 @@ class ChartPanel(QWidget):
                 s = self.history.series.get(key)
                 if s is not None and s.n:
                     x_hi = max(x_hi, float(s.x[s.n - 1]))
+                g = self.ghost.series.get(key) if self.ghost is not None else None
+                if g is not None and g.n:
+                    x_hi = max(x_hi, float(g.x[g.n - 1]))
         # A new x range repaints every (linked) chart at once: double it, so that happens once
         # per doubling of the step count, not every few seconds.
         if x_hi > self._x_max or x_hi < self._x_max / 4:
@@ -369,7 +380,59 @@ class ChartPanel(QWidget):
             self.bar_plot.setXRange(-0.6, len(counts) - 0.4, padding=0)
         self.bars.setOpts(x=x, height=counts, width=0.8, brushes=brushes)
 
+    # ------------------------------------------------------------------ rewind and branch
+    def set_marker(self, step: float | None) -> None:
+        """A vertical line at ``step`` on every chart (the moment the canvas shows after a
+        rewind, then the branch point); None hides it."""
+        self.marker_step = None if step is None else float(step)
+        for title, plot in self.plots.items():
+            line = self._markers.get(title)
+            if line is None:
+                if step is None:
+                    continue
+                first = title == LOSS_PLOT[0]
+                line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#e6550d", width=1.5),
+                                       label="step {value:.0f}" if first else None,
+                                       labelOpts={"position": 0.92, "color": "#e6550d", "anchors": [(0, 0), (0, 0)]})
+                line.setZValue(15)
+                plot.addItem(line, ignoreBounds=True)
+                self._markers[title] = line
+            if step is None:
+                line.hide()
+            else:
+                line.setPos(float(step))
+                line.show()
+
+    def set_ghost(self, old: History | None) -> None:
+        """The old branch (``History.cut_after``) drawn dashed and faded under the live curves of
+        every chart; None removes it. One old branch is kept: a later branch replaces it."""
+        self.ghost = old
+        for item in self.ghost_curves.values():
+            item.setData([], [])
+        if old is not None:
+            for title, series in ALL_PLOTS.items():
+                for key, _, colour in series:
+                    g = old.series.get(key)
+                    if g is None or not g.n:
+                        continue
+                    item = self.ghost_curves.get((title, key))
+                    if item is None:
+                        c = pg.mkColor(colour)
+                        c.setAlpha(110)
+                        sym = "o" if key in SPARSE_SERIES else None
+                        item = pg.PlotDataItem([], [], pen=pg.mkPen(c, width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
+                                               symbol=sym, symbolSize=3, symbolBrush=c, symbolPen=None)
+                        item.setZValue(-5)
+                        self.plots[title].addItem(item)
+                        self.ghost_curves[(title, key)] = item
+                    x, y = g.data()
+                    item.setData(x.copy(), y.copy())
+        self._seen.clear()   # the y ranges take the old branch in (or let it go)
+        self.refresh()
+
     def clear(self) -> None:
+        self.set_ghost(None)
+        self.set_marker(None)
         self.history.clear()
         self._ranges.clear()
         self._x_max = 0.0

@@ -34,6 +34,7 @@ from .label_bar import LabelBar, training_mode
 from .help_text import FIRST_RUN_HINT, MNIST_CREDIT
 from .settings import make_settings
 from .setup_panel import SetupPanel
+from .timeline import RewindTimeline
 from .worker import FileTask, PreviewWorker, default_backend, make_worker
 
 REDRAW_MS = 33  # ~30 frames per second; training speed does not depend on it
@@ -204,6 +205,12 @@ class MainWindow(QMainWindow):
         self.charts_dock = QDockWidget("Charts", self)
         self.charts_dock.setObjectName("charts_dock")
         self.charts_dock.setWidget(self.charts)
+        # rewind and branch: the timeline sits under the charts
+        self.timeline = RewindTimeline()
+        self.timeline.scrubbed.connect(self.rewind)
+        self.timeline.branchRequested.connect(self.branch)
+        self.charts.layout().addWidget(self.timeline)
+        self.resetDone.connect(self.timeline.show_live)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.charts_dock)
 
         self.latent_panel: Any = None
@@ -339,6 +346,15 @@ class MainWindow(QMainWindow):
         m_train = mb.addMenu("&Train")
         for a in (self.act_toggle, self.act_play, self.act_pause, self.act_step, self.act_step_d,
                   self.act_step_g, self.act_reset):
+            m_train.addAction(a)
+        m_train.addSeparator()
+        self.act_branch = self._action("Branch from here", self.branch, "Ctrl+B",
+                                       "After a rewind: train on from the step shown with the current settings")
+        self.act_rewind_back = self._action("Rewind one snapshot", lambda: self.scrub_by(-1), "Ctrl+Left",
+                                            "Go back to the previous kept training state (the timeline under the charts)")
+        self.act_rewind_fwd = self._action("Forward one snapshot", lambda: self.scrub_by(1), "Ctrl+Right",
+                                           "Go to the next kept training state")
+        for a in (self.act_rewind_back, self.act_rewind_fwd, self.act_branch):
             m_train.addAction(a)
         m_view = mb.addMenu("&View")
         self.layer_actions: dict[str, QAction] = {}
@@ -625,6 +641,51 @@ class MainWindow(QMainWindow):
     def _data_matches(self, cfg: C.Config) -> bool:
         """An injected data set is reused while the data section is unchanged."""
         return self._data is not None and C.to_dict(cfg)["data"] == C.to_dict(self.config)["data"]
+
+    # ------------------------------------------------------------------ rewind and branch
+    def rewind(self, step: int) -> None:
+        """Pause and show the kept training state at (or just before) ``step``."""
+        self.model.set_running(False)
+        self._queue_steps(0)
+        self.worker.send(P.Rewind(int(step)))
+
+    def scrub_by(self, n: int) -> None:
+        """Move the timeline ``n`` snapshots (keyboard)."""
+        sl = self.timeline.slider
+        if sl.isEnabled():
+            sl.setValue(max(sl.minimum(), min(sl.maximum(), sl.value() + n)))
+
+    def branch(self) -> None:
+        """Branch from here: train on from the rewound state with the current settings (Play does
+        the same; the training loop says where the branch began with ``Branched``)."""
+        self.banner.hide()
+        self.model.set_running(True)
+        self._queue_steps(0)
+        self.worker.send(P.Branch())
+
+    def _on_rewound(self, ev: P.Rewound) -> None:
+        self.model.set_running(False)
+        pairs = [(p, C.get_field(ev.config, p), C.get_field(self.config, p)) for p in sorted(C.LIVE_FIELDS)]
+        diff = [f"{p}: {then} then, {now} now" for p, then, now in pairs if then != now]
+        note = ("Settings at that step differ from the current ones (a branch uses the current ones):\n"
+                + "\n".join(diff)) if diff else "Trained with the current settings"
+        self.timeline.show_rewound(ev.step, ev.snapshot_steps, note)
+        self.charts.set_marker(ev.step)
+        self.statusBar().showMessage(f"Back at step {ev.step}: Play or Branch from here trains on from it "
+                                     "with the current settings", 8000)
+
+    def _on_branched(self, ev: P.Branched) -> None:
+        self.charts.set_ghost(self.history.cut_after(ev.step))
+        self.charts.set_marker(ev.step)
+        self.timeline.show_live()
+        self.timeline.set_steps(ev.snapshot_steps)
+        self.statusBar().showMessage(f"Branched at step {ev.step}: the old branch is dashed on the charts", 6000)
+
+    def _forget_branches(self) -> None:
+        """A new trainer (reset, session, compared recipe): no old branch, no rewound step."""
+        self.charts.set_ghost(None)
+        self.charts.set_marker(None)
+        self.timeline.show_live()
 
     def restore_last_good(self) -> None:
         self.banner.hide()
@@ -931,6 +992,7 @@ class MainWindow(QMainWindow):
         # while training, one chart per frame (each still redraws a few times a second): a
         # frame that repainted every chart would keep the event loop busy for tens of ms
         self.charts.refresh(max_plots=1 if fr.running else 0)
+        self.timeline.set_steps(fr.rewind_steps)
         if fr.images is not None:
             if fr.class_hist is not None:
                 self.charts.set_bars(fr.class_hist, None, "Generated digits per class")
@@ -967,6 +1029,8 @@ class MainWindow(QMainWindow):
             P.WorkerDied: self._on_worker_died,
             P.Pong: lambda ev: None,
             P.Described: lambda ev: None,
+            P.Rewound: self._on_rewound,
+            P.Branched: self._on_branched,
         }
 
     def _on_event(self, ev: P.Event) -> None:
@@ -1047,6 +1111,7 @@ class MainWindow(QMainWindow):
             self.points = np.asarray(points, np.float32)
         self.model.apply(cfg)
         self.setup_panel.set_preset_name(None)
+        self._forget_branches()
         self.history.load_any(history)
         self.charts.refresh()
         self.canvas.clear_layers()
