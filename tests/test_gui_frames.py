@@ -95,6 +95,20 @@ def test_history_thins_old_points_and_writes_csv(tmp_path, monkeypatch):
     assert h2.get("w1").n == 1
 
 
+def test_history_buffers_stop_growing_at_the_cap():
+    """A long run's series (the window's largest memory) hold at most the cap plus one chunk."""
+    from ganplay.engine import history as H
+
+    h = H.History()
+    for start in range(0, 1_000_000, 5000):
+        steps = np.arange(start, start + 5000, dtype=float)
+        h.add_stats({"step": steps, "loss_d": steps})
+        s = h.get("loss_d")
+        assert len(s.x) <= H.MAX_POINTS + 5000 and s.n <= H.MAX_POINTS
+    x, y = s.data()
+    assert x[-1] == 999_999 and np.all(np.diff(x) > 0)
+
+
 def test_budget_bounds_the_share_of_time():
     from ganplay.live.budget import Budget
 

@@ -34,7 +34,9 @@ class Series:
         if fin.size:
             self.lo, self.hi = min(self.lo, float(fin.min())), max(self.hi, float(fin.max()))
         if self.n + k > len(self.x):
-            cap = max(2 * len(self.x), self.n + k)
+            # doubling, but never past the cap plus this chunk: the series is thinned below
+            # MAX_POINTS again at once (a 2^19 buffer would waste a quarter, 19 MB over 9 charts)
+            cap = max(min(2 * len(self.x), MAX_POINTS + k), self.n + k)
             self.x = np.resize(self.x, cap)
             self.y = np.resize(self.y, cap)
         self.x[self.n:self.n + k] = x
