@@ -56,6 +56,7 @@ class RunLog:
         # flushed every 10 s (not 120), so a TensorBoard open beside the window follows it
         self.writer = SummaryWriter(log_dir=str(self.logdir), flush_secs=10)
         self._pictured = -1   # the step of the last pictures
+        self._measured = -1   # the step of the last row with metrics
         if cfg is not None:   # TensorBoard's text tab renders markdown
             self.writer.add_text("config", "```toml\n" + to_toml(cfg) + "```", 0)
 
@@ -76,15 +77,18 @@ class RunLog:
         def on_log(row: dict[str, Any]) -> None:
             self.scalars(row)
             if any(k != "step" and k not in _GROUPS for k in row):
-                self.pictures(trainer, int(row["step"]))
+                self._measured = int(row["step"])
+                self.pictures(trainer, self._measured)
             if then is not None:
                 then(row)
 
         return on_log
 
     def finish(self, trainer: Any, metrics: Mapping[str, Any]) -> None:
-        """The final metrics and pictures of a run, written out."""
-        self.scalars({k: v for k, v in metrics.items() if k not in ("steps", "wall_s")}, trainer.step_count)
+        """The final metrics (unless the last row measured this step already) and pictures of a
+        run, written out."""
+        if self._measured != trainer.step_count:
+            self.scalars({k: v for k, v in metrics.items() if k not in ("steps", "wall_s")}, trainer.step_count)
         self.pictures(trainer)
         self.flush()
 
