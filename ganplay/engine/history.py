@@ -37,8 +37,12 @@ class Series:
             # doubling, but never past the cap plus this chunk: the series is thinned below
             # MAX_POINTS again at once (a 2^19 buffer would waste a quarter, 19 MB over 9 charts)
             cap = max(min(2 * len(self.x), MAX_POINTS + k), self.n + k)
-            self.x = np.resize(self.x, cap)
-            self.y = np.resize(self.y, cap)
+            # new buffers of exactly cap (np.resize would return a view of whole copies of the old
+            # one, 2^19 elements behind a 410,000-element view)
+            for name in ("x", "y"):
+                grown = np.empty(cap, np.float64)
+                grown[:self.n] = getattr(self, name)[:self.n]
+                setattr(self, name, grown)
         self.x[self.n:self.n + k] = x
         self.y[self.n:self.n + k] = y
         self.n += k
