@@ -8,6 +8,7 @@ measured cost of a step), which keeps the window responsive whatever the scene.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from typing import Any
@@ -62,6 +63,28 @@ def arrow_segments(start: np.ndarray, delta: np.ndarray, head: float = 0.3) -> t
     return seg[:, 0], seg[:, 1]
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Whether two drawables show the same thing (the same type, fields and array contents)."""
+    if a is None or type(a) is not type(b):
+        return False
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape == y.shape
+                    and np.array_equal(x, y)):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def _snapshot(it: Any) -> Any:
+    """A copy of a drawable that keeps its arrays' contents (a scene may refill them in place)."""
+    arrays = {f.name: np.array(v) for f in dataclasses.fields(it)
+              if isinstance(v := getattr(it, f.name), np.ndarray)}
+    return dataclasses.replace(it, **arrays)
+
+
 class _PlotView:
     """One ``Plot`` of the frame: its pyqtgraph PlotItem and its items by name."""
 
@@ -70,6 +93,13 @@ class _PlotView:
         for side in ("left", "bottom"):   # a density of 0.4 reads "400 (x0.001)" with SI prefixes
             plot_item.getAxis(side).enableAutoSIPrefix(False)
         self.items: dict[str, Any] = {}
+        self.drawn: dict[str, Any] = {}   # name -> the drawable its item shows now
+        # A grid item in the view, not the axes' grid (showGrid): that one repaints the whole plot
+        # area with each axis, 12-14 ms of CPU a frame for two plots at 1500x900, this one 1 ms.
+        # Above heat maps (z -10), under everything else.
+        grid = pg.GridItem(pen=pg.mkPen("#dddddd"), textPen=None)
+        grid.setZValue(-5)
+        plot_item.addItem(grid, ignoreBounds=True)
         # dark text on a light box: pyqtgraph's default grey text without a box was hard to read
         # over the curves and arrows it covers
         self.legend = plot_item.addLegend(offset=_LEGEND_OFFSETS.get(spec.legend_corner, (5, 5)),
@@ -88,7 +118,6 @@ class _PlotView:
         self.pi.setLabel("left", spec.ylabel)
         self.pi.setLogMode(y=spec.log_y)
         self.pi.setAspectLocked(spec.square)
-        self.pi.showGrid(x=True, y=True, alpha=0.15)
         if spec.xrange:
             self.pi.setXRange(*spec.xrange, padding=0.02)
         if spec.yrange:
@@ -129,6 +158,9 @@ class _PlotView:
             item = self.items.get(it.name) or self._make(it)
             seen.add(it.name)
             item.setVisible(True)
+            if _same(self.drawn.get(it.name), it):
+                continue   # setData costs about a millisecond an item: static markers and fields skip it
+            self.drawn[it.name] = _snapshot(it)
             if isinstance(it, Heatmap):
                 x0, x1, y0, y1 = it.extent
                 item.setImage(np.ascontiguousarray(it.values, dtype=np.float32), levels=it.levels,
