@@ -52,8 +52,12 @@ def set_hidden(window: Any, names: list[str]) -> list[str]:
                 "slow_motion")
     for name in hideable:
         c = known.get(name)
-        if c is not None:
-            c.setVisible(name not in names)
+        if c is None:
+            continue
+        bar = c.parentWidget() if isinstance(c, QWidget) else None
+        if isinstance(bar, pg.QtWidgets.QToolBar):   # a widget on a toolbar hides through its action
+            c = next((a for a in bar.actions() if bar.widgetForAction(a) is c), c)
+        c.setVisible(name not in names)
     window.hidden_controls = [n for n in names if n in known]
     return [n for n in names if n not in known]
 
@@ -168,6 +172,7 @@ class Highlighter:
         self.frames: list[_Frame] = []
         self.faded: list[tuple[Any, float, float]] = []
         self.charts: list[Any] = []
+        self.nodes: list[Any] = []
         self.active: list[str] = []
 
     def show(self, items: list[str]) -> list[str]:
@@ -213,7 +218,7 @@ class Highlighter:
                     missing.append(item)
                     continue
                 g.boxes[name].setBorder(pg.mkPen(HIGHLIGHT, width=3))
-                self.charts.append(g.boxes[name])
+                self.nodes.append(g.boxes[name])
         self.active = [i for i in items if i not in missing]
         return missing
 
@@ -226,11 +231,11 @@ class Highlighter:
             it.setZValue(z)
         self.faded.clear()
         for p in self.charts:
-            if hasattr(p, "getViewBox"):
-                p.getViewBox().setBorder(None)       # a chart: no border, as drawn
-            else:
-                p.setBorder(pg.mkPen("#cccccc"))     # a graph node: its usual frame
+            p.getViewBox().setBorder(None)           # a chart has no border
+        for box in self.nodes:
+            box.setBorder(pg.mkPen("#cccccc"))       # a graph node's usual frame
         self.charts.clear()
+        self.nodes.clear()
         self.active = []
 
 
@@ -412,7 +417,7 @@ def open_path(window: Any, path: str | Path) -> Any:
 def install(window: Any) -> LessonPanel:
     """The lesson dock, File → Open scene or lesson / Save scene, Help → Lessons."""
     from PySide6.QtGui import QAction, QKeySequence
-    from PySide6.QtWidgets import QDockWidget, QFileDialog, QMessageBox
+    from PySide6.QtWidgets import QDockWidget, QFileDialog
 
     from ganplay.engine.lessons import LessonError, load_lesson, save_scene_file, shipped_lessons
 
@@ -435,7 +440,7 @@ def install(window: Any) -> LessonPanel:
         try:
             open_path(window, path)
         except LessonError as exc:   # nothing was applied: the session goes on as it was
-            QMessageBox.warning(window, "Cannot open the file", f"{exc}\n\nThe current session is unchanged.")
+            window._error("Cannot open the file", f"{exc}\n\nThe current session is unchanged.")
             window.last_file_error = str(exc)
 
     def open_dialog() -> None:
@@ -449,7 +454,7 @@ def install(window: Any) -> LessonPanel:
             try:
                 save_scene_file(path, Path(path).stem, current_setup(window), window.config)
             except OSError as exc:
-                QMessageBox.warning(window, "Could not save the scene", f"{path}: {exc.strerror or exc}")
+                window._error("Could not save the scene", f"{path}: {exc.strerror or exc}")
                 return
             window.statusBar().showMessage(f"Saved the scene to {path}", 6000)
 
