@@ -37,7 +37,7 @@ def playground_commands(tmp_path) -> list[P.Command]:
     session = str(tmp_path / "s.gpsession")
     return [P.Reset(cfg), P.SetField("train.lr_d", 1e-3), P.SetSpeed(0), P.StopAt(0),
             P.ShowLayers(LAYER_NAMES), P.SetView((-3.0, 3.0, -2.0, 2.0)), P.ShowLabel(3), P.SetBudgets((("frame", 0.05),)),
-            P.Step(), P.Play(), P.Pause(),
+            P.Step(), P.Play(), P.Pause(), P.TraceStep(),
             P.Rewind(0), P.Branch(), P.Pause(),
             P.RestoreGood(), P.ExportGenerator(str(tmp_path / "g.ganplay")), P.SaveSession(session),
             P.LoadSession(session), P.InstallState(cfg, tr.state_dict()), P.Ping(7),
@@ -53,9 +53,13 @@ def compare_commands(tmp_path) -> list[P.Command]:
 def example_events(tmp_path) -> list[P.Event]:
     """One of each event the window handles, except the transport's own (tested elsewhere: a
     killed child, a refused process)."""
+    from ganplay.engine.iteration import trace_step
+    from ganplay.engine.trainer import Trainer
+
     cfg = small_config()
     path = str(tmp_path / "x")
-    return [P.EngineReset("cpu", cfg), P.ResetFailed("bad"), P.Loading(1.0), P.DeviceFallback("moved", "cpu"),
+    trace = trace_step(Trainer(cfg), (-2.0, 2.0, -2.0, 2.0), 8)
+    return [P.IterationTraced(trace), P.EngineReset("cpu", cfg), P.ResetFailed("bad"), P.Loading(1.0), P.DeviceFallback("moved", "cpu"),
             P.FieldSet("train.lr_d", 1e-3), P.FieldRejected("train.lr_d", "bad"), P.Diverged("nan", 3, 2),
             P.Restored(2), P.StoppedAt(3), P.GeneratorExported(path), P.SessionSaved(path),
             P.SessionLoaded(path, cfg), P.StateInstalled("ns at step 1", cfg), P.FileFailed("export", path, "no"),

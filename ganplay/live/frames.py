@@ -37,6 +37,7 @@ class Frame:
     class_hist: np.ndarray | None = None         # (n_classes,) for image data with a classifier
     generator: Any = None                        # GeneratorSnapshot, at a lower rate
     device: str = "cpu"
+    formulas: Any = None                         # (step, loss, L_D, L_G): engine.formulas.Formula of a recent step
     rewind_steps: tuple[int, ...] = ()          # the steps of the kept snapshots (the timeline's range)
 
     def carry_from(self, older: "Frame") -> None:

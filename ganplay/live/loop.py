@@ -58,6 +58,7 @@ class TrainLoop(CommandLoop):
         self._next_step_at = 0.0
         self._last_metrics_step = -1
         self.tensorboard: Any = None   # live/tensorboard.LoopLog: the frames into event files (train.tensorboard)
+        self._formulas: tuple | None = None   # (step, loss, L_D formula, L_G formula) of a recent step
         self.rewind: Any = None        # engine.rewind.RewindBuffer (made in setup: it needs torch)
         self._rewound = False          # the trainer was rewound and has not trained since
         super().__init__(*args, **kwargs)
@@ -72,6 +73,7 @@ class TrainLoop(CommandLoop):
             P.SaveSession: self._save_session, P.LoadSession: self._load_session,
             P.InstallState: self._install_state,
             P.Rewind: self._rewind, P.Branch: self._play,
+            P.TraceStep: self._trace_step,
             P.ShowLabel: self._show_label,
         }
 
@@ -354,21 +356,27 @@ class TrainLoop(CommandLoop):
 
     def _do_steps(self, n: int, mode: str) -> None:
         from ganplay.engine.fallback import step_with_fallback
+        from ganplay.engine.iteration import Recorder
         from ganplay.engine.trainer import TrainingDiverged
 
         tr = self.trainer
         if tr is None:
             return
         get = self._stat_get
-        for _ in range(n):
+        for i in range(n):
             if self.stop_at and tr.step_count >= self.stop_at and mode == "both" and self.running:
                 self.running = False
                 self.emit(P.StoppedAt(tr.step_count))
                 self._force_all()
                 return
             self._branch_if_rewound(tr)
+            # the step a frame will show keeps its loss formulas (a few small ops, same arithmetic)
+            # (and a single step, or the last before a stop, which the paused picture shows)
+            last = not self.running or (self.stop_at and tr.step_count + 1 >= self.stop_at)
+            rec = (Recorder(tr, "formulas") if last or (i == n - 1 and self.frame_budget.due(time.perf_counter()))
+                   else None)
             try:
-                tr, s, fallback = step_with_fallback(tr, mode)
+                tr, s, fallback = step_with_fallback(tr, mode, rec)
             except TrainingDiverged as exc:
                 self.running = False
                 self.emit(P.Diverged(str(exc), tr.step_count, tr.last_good_step))
@@ -384,9 +392,40 @@ class TrainLoop(CommandLoop):
                 self._install(tr)
                 self.emit(P.DeviceFallback(fallback, str(tr.device)))
             self._stats.append(get(s))
+            if rec is not None and not fallback:
+                self._keep_formulas(rec.trace)
             self._snapshot(tr)
             self._rate_steps += 1
             self._dirty = True
+
+    def _keep_formulas(self, trace: Any) -> None:
+        d = trace.d_tracks[-1].formula if trace.d_tracks else None
+        g = trace.g_track.formula if trace.g_track is not None else None
+        self._formulas = (trace.step, trace.loss, d, g)
+
+    def _trace_step(self, cmd: P.TraceStep) -> None:
+        """Slow motion: one step taken apart, sent whole; D's surfaces on the canvas's view."""
+        from ganplay.engine.iteration import trace_step
+        from ganplay.engine.trainer import TrainingDiverged
+
+        tr = self.trainer
+        if tr is None or F.is_image_data(tr.data):
+            return
+        self.running = False
+        self._branch_if_rewound(tr)
+        area = self.view or tuple(float(b) for b in tr.data.bounds)
+        try:
+            trace = trace_step(tr, area)
+        except TrainingDiverged as exc:
+            self.emit(P.Diverged(str(exc), tr.step_count, tr.last_good_step))
+            self._force_all()
+            return
+        self._stats.append(self._stat_get(trace.stats))
+        self._keep_formulas(trace)
+        self._snapshot(tr)
+        self._dirty = True
+        self.emit(P.IterationTraced(trace))
+        self._force_all()
 
     # ------------------------------------------------------------------ frames
     def maybe_publish(self) -> None:
@@ -412,7 +451,7 @@ class TrainLoop(CommandLoop):
         else:
             stats = {}
         fr = F.Frame(step=tr.step_count, running=self.running, steps_per_sec=self._sps, stats=stats,
-                     device=str(tr.device), rewind_steps=self.rewind.steps())
+                     device=str(tr.device), rewind_steps=self.rewind.steps(), formulas=self._formulas)
         image = F.is_image_data(tr.data)
         if image:
             F.build_images(tr, fr, self._z, self._classify, self._y, self._cols)

@@ -174,6 +174,12 @@ class Branch(Command):
     the snapshots after it are dropped). Play and Step after a rewind branch the same way."""
 
 
+@dataclass(frozen=True)
+class TraceStep(Command):
+    """Slow motion: pause, make one step taken apart (``engine/iteration.py``: the same arithmetic
+    as a normal step) and answer ``IterationTraced``; D's surfaces are sampled on the view."""
+
+
 # ====================================================================== compare commands
 @dataclass(frozen=True)
 class BuildComparison(Command):
@@ -215,6 +221,13 @@ class Branched(Event):
 
     step: int
     snapshot_steps: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class IterationTraced(Event):
+    """One iteration, taken apart for slow motion: an ``iteration.IterationTrace`` (numpy only)."""
+
+    trace: Any
 
 
 @dataclass(frozen=True)
@@ -374,14 +387,15 @@ class Bye:
 COMMON_COMMANDS: tuple[type[Command], ...] = (Play, Pause, Step, Stop, Ping, Echo, Describe)
 PLAYGROUND_COMMANDS: tuple[type[Command], ...] = COMMON_COMMANDS + (
     Reset, SetField, SetSpeed, StopAt, ShowLayers, SetView, RestoreGood, SetBudgets, ExportGenerator,
-    SaveSession, LoadSession, InstallState, Rewind, Branch)
+    SaveSession, LoadSession, InstallState, Rewind, Branch, TraceStep)
 PLAYGROUND_COMMANDS += (ShowLabel,)
 COMPARE_COMMANDS: tuple[type[Command], ...] = COMMON_COMMANDS + (
     BuildComparison, RequestMemberState, ExportComparison)
 TRANSPORT_EVENTS: tuple[type[Event], ...] = (WorkerFailed, WorkerDied, Failed, Pong, Described)
 PLAYGROUND_EVENTS: tuple[type[Event], ...] = TRANSPORT_EVENTS + (
     EngineReset, ResetFailed, Loading, DeviceFallback, FieldSet, FieldRejected, Diverged, Restored,
-    StoppedAt, GeneratorExported, SessionSaved, SessionLoaded, StateInstalled, FileFailed, Rewound, Branched)
+    StoppedAt, GeneratorExported, SessionSaved, SessionLoaded, StateInstalled, FileFailed, Rewound, Branched,
+    IterationTraced)
 COMPARE_EVENTS: tuple[type[Event], ...] = TRANSPORT_EVENTS + (
     ComparisonReady, MemberState, ComparisonExported)
 

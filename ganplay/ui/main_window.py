@@ -33,6 +33,8 @@ from .charts import ChartPanel, chart_kind
 from .label_bar import LabelBar, training_mode
 from .help_text import FIRST_RUN_HINT, MNIST_CREDIT
 from .settings import make_settings
+from .lessons_panel import install as install_lessons
+from .teaching import Teaching
 from .setup_panel import SetupPanel
 from .timeline import RewindTimeline
 from .worker import FileTask, PreviewWorker, default_backend, make_worker
@@ -95,6 +97,8 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self._build_actions()
         self._build_status()
+        self.teaching = Teaching.install(self)   # model graph, formulas, slow motion
+        self.lesson_panel = install_lessons(self)   # scene files and lessons
         self._restore_settings()
 
         self.model.events.step.connect(self._show_step)
@@ -985,6 +989,7 @@ class MainWindow(QMainWindow):
         t0 = time.perf_counter()
         self.frames_drawn += 1
         self.canvas.show_frame(fr)
+        self.teaching.show_frame(fr)
         kind = chart_kind("image" if fr.images is not None else "2d", self.config.loss.name,
                           training_mode(self.config))
         if kind != self.charts.kind:
@@ -1029,6 +1034,7 @@ class MainWindow(QMainWindow):
             P.WorkerDied: self._on_worker_died,
             P.Pong: lambda ev: None,
             P.Described: lambda ev: None,
+            P.IterationTraced: lambda ev: self.teaching.on_trace(ev),
             P.Rewound: self._on_rewound,
             P.Branched: self._on_branched,
         }
