@@ -90,7 +90,9 @@ class ModelGraph(pg.GraphicsLayoutWidget):
         self.pred = pg.ScatterPlotItem(size=3, pen=None)
         self.bars = pg.BarGraphItem(x=[0, 1], height=[0, 0], width=0.6, brushes=["#d62728", "#1f77b4"])
         self.bar_text = pg.TextItem("", color="k", anchor=(0.5, 0))
-        for node, items in (("z", [self.z_pts]), ("G", [self.mesh]), ("G(z)", [self.fake]), ("x", [self.real]),
+        self.no_mesh = pg.TextItem("z has > 2\ndimensions:\nno grid", color="#777777", anchor=(0, 0))
+        self.no_mesh.setVisible(False)
+        for node, items in (("z", [self.z_pts]), ("G", [self.mesh, self.no_mesh]), ("G(z)", [self.fake]), ("x", [self.real]),
                             ("D", [self.surface]), ("D(x)", [self.pred]), ("L", [self.bars, self.bar_text])):
             for it in items:
                 self.boxes[node].addItem(it)
@@ -134,6 +136,9 @@ class ModelGraph(pg.GraphicsLayoutWidget):
         mesh = fr.layers.get("mesh")
         if mesh is not None:
             self.mesh.setData(mesh[:, 0], mesh[:, 1], connect="finite")
+            # a latent of more than two dimensions has no grid to draw: say so in the thumbnail
+            self.no_mesh.setVisible(len(mesh) == 0)
+            self.no_mesh.setPos(bounds[0], bounds[3])
         fake = fr.layers.get("fake")
         if fake is not None:
             self.fake.setData(pos=fake)
