@@ -24,6 +24,8 @@ class SceneEntry(NamedTuple):
 SCENES: dict[str, SceneEntry] = {
     "optimal_d": SceneEntry("The optimal discriminator and the JSD", LECTURE_1,
                             "ganplay.engine.scenes.optimal_d:OptimalD"),
+    "saturation": SceneEntry("Saturating vs non-saturating G losses", LECTURE_1,
+                             "ganplay.engine.scenes.saturation:Saturation"),
     "bilinear": SceneEntry("The bilinear game x·y", LECTURE_2, "ganplay.engine.scenes.bilinear:BilinearGame"),
     "dirac": SceneEntry("The Dirac GAN", LECTURE_2, "ganplay.engine.scenes.dirac:DiracGAN"),
 }
