@@ -113,3 +113,17 @@ def test_a_scene_file_round_trips(tmp_path):
     for key in ("layers", "panels", "speed", "hide", "teacher", "seed"):
         assert getattr(back.setup, key) == getattr(setup, key)
     assert "# A ganplay scene" in path.read_text()
+
+
+def test_the_readmes_example_lesson_loads_and_plays(tmp_path, one_torch_thread):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```toml\n(.*?)```", readme, re.S) if b.startswith('ganplay = "lesson"'))
+    path = tmp_path / "example.toml"
+    path.write_text(block, encoding="utf-8")
+    lesson = load_lesson(path, LAYER_NAMES)
+    assert [p.title for p in lesson.pages] == ["Watch it collapse", "Where G is pushed"]
+    results = LessonRun(lesson, check_every=100).run()
+    assert all(r.reached for r in results), [(r.title, r.values) for r in results]
