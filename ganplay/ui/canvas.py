@@ -102,6 +102,10 @@ class DataCanvas(QWidget):
         self.zplot.getViewBox().setMouseEnabled(False, False)
         self.zplot.setLabel("bottom", "z<sub>1</sub>")
         self.zplot.setLabel("left", "z<sub>2</sub>")
+        # small minimum widths: the pair shares whatever the centre of the window has (without
+        # them, the legend's and axes' size hints push the latent plot past the canvas's edge)
+        self.zplot_widget.setMinimumWidth(120)
+        self.plot_widget.setMinimumWidth(200)
         self.zplot_widget.hide()
         self._z_range: float | None = None
         self._mode_drawn: set[str] = set()   # a mode's layers that drew since the last clear
@@ -397,10 +401,10 @@ class DataCanvas(QWidget):
         m = fr.metrics or {}
         if "z_recon" in m:
             # two short lines: a long title would hold the plot wider than the window gives it
-            self.zplot.setTitle(f"latent z, step {fr.metrics_step}: mean |E(G(z)) - z| = {m['z_recon']:.2f}<br>"
-                                f"data x: mean |G(E(x)) - x| = {m.get('x_recon', float('nan')):.2f}", size="9pt")
+            self.zplot.setTitle(f"z-space, step {fr.metrics_step}<br>mean |E(G(z)) - z| = {m['z_recon']:.2f}, "
+                                f"|G(E(x)) - x| = {m.get('x_recon', float('nan')):.2f}", size="9pt")
         elif self.zplot.titleLabel.text == "":
-            self.zplot.setTitle("latent space z: E(x) over the prior", size="9pt")
+            self.zplot.setTitle("z-space: E(x) over the prior", size="9pt")
 
     def clear_layers(self) -> None:
         """A new trainer: empty layers, and the view goes back to the data's bounds with the

@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     from .main_window import MainWindow
 
     cfg = apply_overrides(apply_preset(args.preset, Config(), adapt_data=True), args.set)
+    t_open = time.monotonic()
     w = MainWindow(cfg)
     w.settings.setValue("hint_seen", True)
     w.hint_label.hide()
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     if not wait(lambda: w.engine_ready, 120):
         print("the engine did not start", file=sys.stderr)
         return 1
+    # the first frame of the networks drawn on the canvas (the real data's preview comes before)
+    wait(lambda: w.frames_drawn >= 1, 60)
+    first_paint = time.monotonic() - t_open
     w.stop_spin.setValue(args.steps)
     w.act_play.trigger()
     t0 = time.monotonic()
@@ -65,9 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     app.processEvents()
     ok = w.grab().save(args.output)
     last = {k: round(float(w.history.get(k).data()[1][-1]), 3)
-            for k in ("modes_covered", "hq_fraction", "w1", "jsd_eval", "mnist_score", "fid")
+            for k in ("modes_covered", "hq_fraction", "w1", "jsd_eval", "mnist_score", "fid", "z_recon", "x_recon",
+                      "labels_on_mode")
             if w.history.get(k).n}
-    print(f"{args.preset}: {w.current_step} steps in {elapsed:.0f} s; last metrics {last}; saved {args.output}: {ok}")
+    print(f"{args.preset}: first frame on the canvas {first_paint:.1f} s after the window opened; "
+          f"{w.current_step} steps in {elapsed:.0f} s ({w.current_step / max(elapsed, 1e-9):.0f} steps/s, "
+          f"{w.frames_drawn} frames drawn); last metrics {last}; saved {args.output}: {ok}")
     w.close()
     return 0 if ok else 1
 
