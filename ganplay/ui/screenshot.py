@@ -72,9 +72,9 @@ def main(argv: list[str] | None = None) -> int:
             for k in ("modes_covered", "hq_fraction", "w1", "jsd_eval", "mnist_score", "fid", "z_recon", "x_recon",
                       "labels_on_mode")
             if w.history.get(k).n}
-    print(f"{args.preset}: first frame on the canvas {first_paint:.1f} s after the window opened; "
-          f"{w.current_step} steps in {elapsed:.0f} s ({w.current_step / max(elapsed, 1e-9):.0f} steps/s, "
-          f"{w.frames_drawn} frames drawn); last metrics {last}; saved {args.output}: {ok}")
+    print(f"{args.preset}: {w.current_step} steps in {elapsed:.0f} s ({w.current_step / max(elapsed, 1e-9):.0f} "
+          f"steps/s, {w.frames_drawn} frames drawn); first frame on the canvas {first_paint:.1f} s after the "
+          f"window opened; last metrics {last}; saved {args.output}: {ok}")
     w.close()
     return 0 if ok else 1
 
