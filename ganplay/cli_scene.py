@@ -30,6 +30,17 @@ def cmd_scene(args: argparse.Namespace) -> int:
             except (KeyError, ValueError) as e:
                 print(f"ganplay: error: {e.args[0]}")
                 return 2
+    def make() -> Any:
+        from .ui.scene_window import SceneWindow
+
+        return SceneWindow(args.name, **values)
+
+    return _run_gui(make)
+
+
+def _run_gui(make: Any, started: Any = None) -> int:
+    """Check Qt's platform plugin, then show the window ``make()`` builds and run the event loop;
+    ``started(window)`` runs just before the loop."""
     import sys
 
     from .ui.platform_check import platform_problem
@@ -40,11 +51,13 @@ def cmd_scene(args: argparse.Namespace) -> int:
         return 1
     from PySide6.QtWidgets import QApplication
 
-    from .ui.scene_window import SceneWindow
-
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = SceneWindow(args.name, **values)
+    window = make()
+    if hasattr(window, "shutdown"):
+        app.aboutToQuit.connect(window.shutdown)
     window.show()
+    if started is not None:
+        started(window)
     return int(app.exec())
 
 
@@ -65,27 +78,19 @@ def cmd_open(args: argparse.Namespace) -> int:
         kind = "lesson" if hasattr(doc, "pages") else "scene"
         print(f"{args.file}: a {kind}, '{doc.title}'" + (f", {len(doc.pages)} pages" if kind == "lesson" else ""))
         return 0
-    from .ui.platform_check import platform_problem
+    def make() -> Any:
+        from .ui.main_window import MainWindow
 
-    blocked = platform_problem()
-    if blocked:
-        print(blocked, file=sys.stderr)
-        return 1
-    from PySide6.QtWidgets import QApplication
+        return MainWindow()
 
-    from .ui.main_window import MainWindow
+    def started(window: Any) -> None:
+        def when_ready() -> None:
+            window.engineReady.disconnect(when_ready)
+            window.open_file(args.file)
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = MainWindow()
-    app.aboutToQuit.connect(window.shutdown)
-    window.show()
+        window.engineReady.connect(when_ready)
 
-    def when_ready() -> None:
-        window.engineReady.disconnect(when_ready)
-        window.open_file(args.file)
-
-    window.engineReady.connect(when_ready)
-    return int(app.exec())
+    return _run_gui(make, started)
 
 
 def cmd_values(args: argparse.Namespace) -> int:

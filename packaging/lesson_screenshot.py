@@ -9,8 +9,6 @@ unlocks Next (or ``--seconds``), then saves the window.
 from __future__ import annotations
 
 import argparse
-import sys
-import tempfile
 import time
 
 
@@ -23,32 +21,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args(argv)
 
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
-    app = QApplication.instance() or QApplication(sys.argv[:1])
     from ganplay.engine.lessons import load_lesson
     from ganplay.live.layers import LAYER_NAMES
-    from ganplay.ui.main_window import MainWindow
+    from ganplay.ui.scripted import open_playground, scripted_app, wait_until
+
+    app = scripted_app()
+    lesson = load_lesson(args.lesson, LAYER_NAMES)
+    w = open_playground(app, size=tuple(int(v) for v in args.size.split("x")))
+    if w is None:
+        return 1
 
     def wait(cond, timeout: float) -> bool:
-        end = time.monotonic() + timeout
-        while not cond() and time.monotonic() < end:
-            app.processEvents()
-            time.sleep(0.005)
-        return cond()
+        return wait_until(app, cond, timeout)
 
-    lesson = load_lesson(args.lesson, LAYER_NAMES)
-    w = MainWindow()
-    w.settings.setValue("hint_seen", True)
-    w.hint_label.hide()
-    width, height = (int(v) for v in args.size.split("x"))
-    w.resize(width, height)
-    w.show()
-    if not wait(lambda: w.engine_ready, 120):
-        print("the engine did not start", file=sys.stderr)
-        return 1
     panel = w.lesson_panel
     w.show_lesson(lesson)
     if args.page > 1:

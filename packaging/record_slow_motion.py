@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-import time
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,32 +25,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", action="append", default=["train.seed=1"], metavar="FIELD=VALUE")
     args = ap.parse_args(argv)
 
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
-    app = QApplication.instance() or QApplication(sys.argv[:1])
     from ganplay.engine.config import Config, apply_overrides
-    from ganplay.ui.main_window import MainWindow
     from ganplay.ui.recorder import CanvasRecorder
+    from ganplay.ui.scripted import open_playground, scripted_app, wait_until
+
+    app = scripted_app()
 
     def wait(cond, timeout: float) -> bool:
-        end = time.monotonic() + timeout
-        while not cond() and time.monotonic() < end:
-            app.processEvents()
-            time.sleep(0.005)
-        return cond()
+        return wait_until(app, cond, timeout)
 
-    w = MainWindow(apply_overrides(Config(), args.set))
-    w.settings.setValue("hint_seen", True)
-    w.hint_label.hide()
+    w = open_playground(app, apply_overrides(Config(), args.set), size=(1500, 1000))
+    if w is None:
+        return 1
     if w.latent_dock is not None:
         w.latent_dock.hide()
-    w.resize(1500, 1000)
-    w.show()
-    if not wait(lambda: w.engine_ready, 120):
-        print("the engine did not start", file=sys.stderr)
-        return 1
     w.stop_spin.setValue(args.steps)
     w.act_play.trigger()
     wait(lambda: w.current_step >= args.steps and not w.latest_frame.running, 900)

@@ -105,7 +105,7 @@ class LessonRun:
             return {}
         from .config import get_field
 
-        return _FieldView(lambda p: get_field(self.trainer.cfg, p))
+        return FieldView(lambda p: get_field(self.trainer.cfg, p))
 
     def _user_actions(self, page: Page) -> None:
         """What the page asks the user to do (switch a layer, change a field), done."""
@@ -147,7 +147,7 @@ class LessonRun:
         return [self.run_page(i) for i in range(len(self.lesson.pages))]
 
 
-class _FieldView(dict):
+class FieldView(dict):
     """Config fields read on demand (a condition names one or two of them)."""
 
     def __init__(self, get: Any):

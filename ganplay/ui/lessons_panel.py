@@ -18,7 +18,8 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QTextBrowser,
                                QVBoxLayout, QWidget)
 
-from ganplay.engine.lesson_run import scene_values
+from ganplay.engine.config import get_field
+from ganplay.engine.lesson_run import FieldView, scene_values
 from ganplay.engine.lessons import Lesson, Setup
 from ganplay.live.layers import LAYER_NAMES
 from ganplay.live.loop import SPEEDS
@@ -365,7 +366,7 @@ class LessonPanel(QWidget):
             ok, text = True, "Read, then Next."
         else:
             vals = window_values(self.w)
-            fields = _Fields(self.w)
+            fields = FieldView(lambda p: get_field(self.w.config, p))
             ok = page.until.holds(vals, self.w._visible_layers(), fields)
             text = ("✓ " if ok else "Waiting for: ") + page.until.status(vals)
         self.status.setText(f"<span style='color:{'#1a7f37' if ok else '#555'}'>{text}</span>")
@@ -384,20 +385,6 @@ class LessonPanel(QWidget):
     def back(self) -> None:
         if self.lesson is not None and self.index > 0:
             self.show_page(self.index - 1)
-
-
-class _Fields(dict):
-    def __init__(self, window: Any):
-        super().__init__()
-        self.w = window
-
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        from ganplay.engine.config import get_field
-
-        try:
-            return get_field(self.w.config, key)
-        except Exception:
-            return default
 
 
 def open_path(window: Any, path: str | Path) -> Any:
