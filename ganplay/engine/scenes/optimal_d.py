@@ -109,6 +109,14 @@ def jsd(logp: np.ndarray, logq: np.ndarray, weights: np.ndarray) -> float:
     return 0.5 * _xlogy_sum(weights, logp, logp - logm) + 0.5 * _xlogy_sum(weights, logq, logq - logm)
 
 
+def step_span(step: int, least: int = 100) -> tuple[float, float]:
+    """A step axis's range, (0, the next 1-2-5 number ≥ step): it changes a few times per decade,
+    not every frame, so the view does not lay out and grid its axes again on each frame."""
+    top = float(max(step, least))
+    decade = 10.0 ** math.floor(math.log10(top))
+    return 0.0, next(m * decade for m in (1, 2, 5, 10) if m * decade >= top)
+
+
 # ---- the live pieces ------------------------------------------------------------------------------
 def sample_data(kind: str, n: int, gen: torch.Generator) -> torch.Tensor:
     """``n`` samples of p_data, shape (n, 1)."""
@@ -309,7 +317,7 @@ class OptimalD(Scene):
         steps = np.append(h[:, 0], self.step) if h[-1, 0] != self.step else h[:, 0]
         v_d = np.append(h[:, 1], m["V(D, G)"]) if len(steps) > len(h) else h[:, 1]
         v_s = np.append(h[:, 2], m["V(D*, G)"]) if len(steps) > len(h) else h[:, 2]
-        span = np.array([0.0, max(float(steps[-1]), 1.0)])
+        span = np.array(step_span(self.step))
         chart = [Curve("V(D, G), trained D", steps, v_d, color="d"),
                  Curve("V(D*, G) = 2·JSD − log 4", steps, v_s, color="dstar", style="dash"),
                  Curve("−log 4", span, np.full(2, -LOG4), color="grey", style="dot")]
@@ -336,7 +344,7 @@ class OptimalD(Scene):
                    Plot("discriminator", "D and the optimal D*", disc, xlabel="x", ylabel="D(x)", xrange=VIEW,
                         yrange=(0.0, 1.35)),
                    Plot("value", "The game's value V, by quadrature", chart, xlabel="step", ylabel="V",
-                        yrange=(-1.6, 0.35))],
+                        xrange=step_span(self.step), yrange=(-1.6, 0.35))],
             numbers=numbers,
             step=self.step,
             status=status,

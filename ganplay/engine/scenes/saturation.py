@@ -28,7 +28,7 @@ from ganplay.engine.threads import use_threads
 
 from . import LECTURE_1
 from .base import Curve, Param, Plot, Points, Scene, SceneFrame, fmt
-from .optimal_d import Discriminator1D, log_gauss, logits_at
+from .optimal_d import Discriminator1D, log_gauss, logits_at, step_span
 
 LOSSES = ("minimax", "ns", "ml")
 LABELS = {"minimax": "minimax log(1 − D)", "ns": "non-saturating −log D", "ml": "max. likelihood −D/(1 − D)"}
@@ -39,6 +39,7 @@ DATA_SD = 0.5
 VIEW = (-5.0, 5.0)
 D_AXIS = (1e-3, 1 - 1e-3)   # the curves' D(G(z)) range: the losses are infinite at 0 or 1
 LOSS_YRANGE = (-3.0, 7.5)
+GRAD_YRANGE = (1e-7, 1e2)
 HISTORY = 1000
 MAX_STEPS = 20000
 SHOWN_SAMPLES = 48          # samples per run drawn on the loss curves
@@ -233,8 +234,9 @@ class Saturation(Scene):
         curves.append(Curve("dashed: ∂L/∂logit", np.array([0.0, 1.0]), np.zeros(2), color="grey", style="dash"))
         dens_x = np.linspace(*VIEW, 401)
         dens = [Curve("p_data", dens_x, np.exp(log_gauss(dens_x, data_mean, DATA_SD)), color="real", fill=0.0)]
-        means: list = [Curve("data mean", np.array([0.0, max(self.step, 1)]), np.full(2, data_mean), color="real",
-                             style="dot")]
+        span = step_span(self.step)
+        means: list = [Curve("data mean", np.array(span), np.full(2, data_mean), color="real", style="dot")]
+        lo, hi = sorted((float(self.values["g_start"]), data_mean))
         grads: list = []
         numbers = [("step", str(self.step))]
         top = 0.0
@@ -267,10 +269,11 @@ class Saturation(Scene):
                    Plot("densities", "p_data (green), each run's p_g (solid) and its D (dotted)", dens,
                         xlabel="x", ylabel="density / D(x)", xrange=VIEW, yrange=(0.0, min(max(1.05, math.ceil(4.4 * top) / 4), 3.0)),
                         legend=False),
+                   # fixed ranges: the view lays out and grids an axis again only when its range changes
                    Plot("means", "G's mean over steps (dotted: the data's mean)", means, xlabel="step",
-                        ylabel="mean of p_g", legend=False),
+                        ylabel="mean of p_g", xrange=span, yrange=(lo - 1.0, hi + 1.0), legend=False),
                    Plot("grads", "G's gradient |∇θ L_G| over steps, θ = (μ, log σ)", grads, xlabel="step",
-                        ylabel="|∇θ L_G|", log_y=True, legend=False)],
+                        ylabel="|∇θ L_G|", xrange=span, yrange=GRAD_YRANGE, log_y=True, legend=False)],
             numbers=numbers,
             step=self.step,
             status=f"stopped after {MAX_STEPS:,} steps" if self.step >= MAX_STEPS else "",
