@@ -26,6 +26,10 @@ SCENES: dict[str, SceneEntry] = {
                             "ganplay.engine.scenes.optimal_d:OptimalD"),
     "saturation": SceneEntry("Saturating vs non-saturating G losses", LECTURE_1,
                              "ganplay.engine.scenes.saturation:Saturation"),
+    "divergences": SceneEntry("Divergence explorer (f-GAN)", LECTURE_1,
+                              "ganplay.engine.scenes.divergences:DivergenceExplorer"),
+    "segments": SceneEntry("Wasserstein on parallel segments", LECTURE_1,
+                           "ganplay.engine.scenes.segments:ParallelSegments"),
     "bilinear": SceneEntry("The bilinear game x·y", LECTURE_2, "ganplay.engine.scenes.bilinear:BilinearGame"),
     "dirac": SceneEntry("The Dirac GAN", LECTURE_2, "ganplay.engine.scenes.dirac:DiracGAN"),
 }
