@@ -27,7 +27,7 @@ from ganplay.engine.losses import d_loss, g_loss
 from ganplay.engine.threads import use_threads
 
 from . import LECTURE_1
-from .base import Curve, Param, Plot, Points, Scene, SceneFrame, fmt
+from .base import Curve, Param, Plot, Points, Scene, SceneFrame, fmt, speed_param
 from .optimal_d import Discriminator1D, log_gauss, logits_at, step_span
 
 LOSSES = ("minimax", "ns", "ml")
@@ -162,6 +162,8 @@ class Saturation(Scene):
         Param("g_opt", "G optimiser", "sgd", "sgd: a step is lr × gradient; adam rescales the gradient",
               choices=("sgd", "adam")),
         Param("batch", "batch", 128, "samples per step", range=(16, 512)),
+        # the story is told in ~100 steps: unbounded, a quiet machine would play it in half a second
+        speed_param(2),
     )
 
     def reset(self) -> None:
