@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from ganplay.engine.config import Config, apply_overrides
-from ganplay.engine.rewind import RewindBuffer, copy_state, load_keeping_settings, state_bytes
+from ganplay.engine.rewind import (RewindBuffer, copy_state, load_keeping_settings, pack_state, state_bytes,
+                                   unpack_state)
 from ganplay.engine.trainer import Trainer
 from ganplay.live import protocol as P
 from ganplay.live.loop import TrainLoop
@@ -48,7 +49,8 @@ class Loop:
 
     def __init__(self, cfg: Config):
         self.events: list[P.Event] = []
-        self.loop = TrainLoop(queue.Queue(), lambda fr: None, self.events.append, torch_threads=1)
+        self.frames: list = []
+        self.loop = TrainLoop(queue.Queue(), self.frames.append, self.events.append, torch_threads=1)
         self.loop.setup()
         self.send(P.Reset(cfg))
 
@@ -103,21 +105,34 @@ def test_the_buffer_stays_under_its_byte_cap_oldest_dropped_first():
     expected = 4 * (3 * n_g + 3 * n_d + n_g) + 2 * n_bn + adam_steps + tr.gen.get_state().numel()
     assert state_bytes(copy_state(tr.state_dict())) == expected   # G, D, 2 Adam moments each, EMA of G
 
-    buf = RewindBuffer(every=1, cap_bytes=int(3.5 * expected))
+    # a snapshot is one block: the tensors' bytes plus under 64 bytes of alignment each
+    skeleton, block = pack_state(tr.state_dict())
+    n_tensors = len([t for net in (tr.G, tr.D, tr.G_ema) for t in net.state_dict().values()]) + adam_steps // 4 * 3 + 1
+    size = block.numel()
+    assert expected <= size < expected + 64 * n_tensors
+    back = unpack_state(skeleton, block)
+    for a, b in ((back["G"], tr.G.state_dict()), (back["opt_d"]["state"][0], tr.opt_d.state_dict()["state"][0])):
+        assert all(torch.equal(a[k], b[k]) and a[k].dtype == b[k].dtype for k in b)
+    assert torch.equal(back["rng"], tr.gen.get_state())
+
+    buf = RewindBuffer(every=1, cap_bytes=int(3.5 * size))
     for _ in range(10):
         tr.step()
         assert buf.due(tr.step_count)
         assert buf.take(tr)
         assert buf.nbytes <= buf.cap_bytes
     assert buf.steps() == (9, 10, 11)
-    assert buf.nbytes == 3 * expected
-    # a snapshot is a copy: training on does not change it
+    assert buf.nbytes == 3 * size
+    # a snapshot is a copy: training on does not change it, nor does changing what state() gave
     kept = buf.state(11)["G"]
     tr.step()
-    assert not all(torch.equal(kept[k], v) for k, v in tr.G.state_dict().items())
-    buf.configure(every=1, cap_bytes=int(1.5 * expected))    # a smaller cap drops the oldest at once
-    assert buf.steps() == (11,) and buf.nbytes == expected
-    assert not RewindBuffer(every=1, cap_bytes=expected - 1).take(tr)  # one alone over the cap: none kept
+    kept["net.0.weight"].add_(1.0)
+    assert all(torch.equal(kept[k], v) for k, v in buf.state(11)["G"].items() if k != "net.0.weight")
+    assert not torch.equal(kept["net.0.weight"], buf.state(11)["G"]["net.0.weight"])
+    assert not all(torch.equal(buf.state(11)["G"][k], v) for k, v in tr.G.state_dict().items())
+    buf.configure(every=1, cap_bytes=int(1.5 * size))    # a smaller cap drops the oldest at once
+    assert buf.steps() == (11,) and buf.nbytes == size
+    assert not RewindBuffer(every=1, cap_bytes=size - 1).take(tr)  # one alone over the cap: none kept
 
 
 def test_a_branch_drops_the_old_future_and_continues_with_the_current_settings():
@@ -150,7 +165,12 @@ def test_a_branch_drops_the_old_future_and_continues_with_the_current_settings()
 def test_scrubbing_forward_again_before_a_branch_and_play_branches():
     lp = Loop(small_config())
     lp.send(P.Step("both", 30))
+    lp.loop.maybe_publish()
+    assert lp.frames[-1].formulas is not None   # the formulas of step 30
     lp.send(P.Rewind(10))
+    lp.loop.maybe_publish()                     # the picture of step 10: no formulas of step 30 with it
+    fr = lp.frames[-1]
+    assert (fr.step, fr.running, fr.formulas, fr.rewind_steps) == (10, False, None, (0, 10, 20, 30))
     lp.send(P.Rewind(30))                       # forward again: nothing was dropped by scrubbing
     assert lp.trainer.step_count == 30
     lp.send(P.Rewind(0))

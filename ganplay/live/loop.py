@@ -207,6 +207,7 @@ class TrainLoop(CommandLoop):
         load_keeping_settings(self.trainer, state)
         self._rewound = True   # the snapshots after it stay until training goes on (scrub forward)
         self._last_metrics_step = -1
+        self._formulas = None  # they were of a later step; the next step taken brings its own
         self.emit(P.Rewound(at, from_dict(state["config"]), self.rewind.steps()))
         self._force_all()
 

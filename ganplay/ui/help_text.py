@@ -94,7 +94,11 @@ CHART_HELP: dict[str, str] = {
 }
 
 GUIDE_BARS = ("Below the charts, bars count this frame's samples per mode (green: covered, red: "
-              "missed), or for images the generated digits per class.")
+              "missed), or for images the generated digits per class. Under them, the rewind "
+              "timeline: drag it (or Ctrl+Left / Ctrl+Right) to go back to a kept training state "
+              "(every train.rewind_every steps, within train.rewind_mb); training pauses and an "
+              "orange line marks the step. Branch from here (Ctrl+B, or Play) trains on from it "
+              "with the current settings; the old branch stays on the charts, dashed.")
 
 GUIDE_SETUP = ("The setup panel holds every setting, grouped by section, with a preset list on top. "
                "Bold fields are live: they change the running trainer on the next step, while it "
