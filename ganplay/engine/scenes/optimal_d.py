@@ -19,10 +19,10 @@ import torch
 from torch import nn
 
 from ganplay.engine.losses import d_loss, g_loss
-from ganplay.engine.threads import use_threads
 
 from . import LECTURE_1
 from .base import Curve, Param, Plot, Scene, SceneFrame, fmt
+from .optim import Adam, on_one_thread
 
 DATA = ("one Gaussian", "two Gaussians", "uniform")
 GENERATORS = ("gaussian (set by hand)", "trained")
@@ -186,19 +186,18 @@ class OptimalD(Scene):
     )
     drag = {"densities": ("g_mean", None)}
 
+    @on_one_thread
     def reset(self) -> None:
         super().reset()
-        use_threads(1)   # a few tiny matrix products a step: more threads only wait on each other
         self.gen = torch.Generator().manual_seed(self.seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             self.d = Discriminator1D()
-        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=float(self.values["lr_d"]), betas=(0.5, 0.999),
-                                      fused=True)
+        # optim.Adam, not torch.optim's: the first of those in a process imports torch._dynamo (seconds)
+        self.opt_d = Adam(self.d.parameters(), lr=float(self.values["lr_d"]), betas=(0.5, 0.999))
         self.mu = torch.tensor([float(self.values["g_mean"])], requires_grad=True)
         self.log_sd = torch.tensor([math.log(float(self.values["g_width"]))], requires_grad=True)
-        self.opt_g = torch.optim.Adam([self.mu, self.log_sd], lr=float(self.values["lr_g"]), betas=(0.5, 0.999),
-                                      fused=True)
+        self.opt_g = Adam([self.mu, self.log_sd], lr=float(self.values["lr_g"]), betas=(0.5, 0.999))
         kind = str(self.values["data"])
         self.qx, self.qw = quadrature(cuts=breaks(kind))
         self.q_logp = log_p_data(kind, self.qx)
@@ -221,11 +220,9 @@ class OptimalD(Scene):
 
     def changed(self, name: str) -> None:
         if name == "lr_d":
-            for group in self.opt_d.param_groups:
-                group["lr"] = float(self.values["lr_d"])
+            self.opt_d.lr = float(self.values["lr_d"])
         elif name == "lr_g":
-            for group in self.opt_g.param_groups:
-                group["lr"] = float(self.values["lr_g"])
+            self.opt_g.lr = float(self.values["lr_g"])
         elif name in ("g_mean", "g_width") and self.trained_g:
             # the user grabs the trained G and puts it here; it trains on from there
             with torch.no_grad():
@@ -245,18 +242,19 @@ class OptimalD(Scene):
         fake = self.sample_g(n).detach()
         v = self.d(torch.cat([real, fake]))   # one pass for both halves
         loss = d_loss("minimax", v[:n], v[n:])
-        self.opt_d.zero_grad(set_to_none=True)
+        self.opt_d.zero_grad()
         loss.backward()
         self.opt_d.step()
 
     def g_step(self) -> None:
         loss = g_loss("ns", self.d(self.sample_g(int(self.values["batch"]))))
-        self.opt_g.zero_grad(set_to_none=True)
+        self.opt_g.zero_grad()
         loss.backward()
         self.opt_g.step()
         with torch.no_grad():
             self.log_sd.clamp_(math.log(SIGMA_RANGE[0]), math.log(SIGMA_RANGE[1]))
 
+    @on_one_thread
     def advance(self, n: int = 1) -> None:
         for _ in range(max(n, 0)):
             if self.trained_g:
@@ -273,6 +271,7 @@ class OptimalD(Scene):
     def q_logq(self) -> np.ndarray:
         return log_gauss(self.qx, *self.g_params())
 
+    @on_one_thread
     def measures(self) -> dict[str, float]:
         """V of the live D, V(D*, G) = 2·JSD − log 4 and the JSD, all by quadrature."""
         logq = self.q_logq()
@@ -281,6 +280,7 @@ class OptimalD(Scene):
         v_star = value(d_star_logit(self.q_logp, logq), self.q_logp, logq, self.qw)
         return {"V(D, G)": v_d, "V(D*, G)": v_star, "JSD": j, "2·JSD − log 4": 2 * j - LOG4}
 
+    @on_one_thread
     def d_error(self, x: np.ndarray | None = None) -> float:
         """Mean |D − D*| over the points ``x`` (default: where the mixture (p_data + p_g)/2 > 0.02,
         i.e. where D sees samples to learn from)."""
@@ -299,6 +299,7 @@ class OptimalD(Scene):
             self.history = self.history[::2]
             self.stride *= 2
 
+    @on_one_thread
     def frame(self) -> SceneFrame:
         mean, sd = self.g_params()
         x = self.px

@@ -24,10 +24,10 @@ import numpy as np
 import torch
 
 from ganplay.engine.losses import d_loss, g_loss
-from ganplay.engine.threads import use_threads
 
 from . import LECTURE_1
 from .base import Curve, Param, Plot, Points, Scene, SceneFrame, fmt, speed_param
+from .optim import Adam, on_one_thread
 from .optimal_d import Discriminator1D, log_gauss, logits_at, step_span
 
 LOSSES = ("minimax", "ns", "ml")
@@ -74,6 +74,24 @@ def closed_form(name: str, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     raise ValueError(f"no G loss curve {name!r}; curves: {', '.join(LOSSES)}")
 
 
+class SGD:
+    """Plain gradient steps, p ← p − lr·∇p (``optim.Adam``'s interface; torch.optim's first optimiser
+    in a process imports torch._dynamo, seconds of a first paint)."""
+
+    def __init__(self, params: list[torch.Tensor], lr: float):
+        self.params, self.lr = params, float(lr)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        for p in self.params:
+            if p.grad is not None:
+                p.sub_(self.lr * p.grad)
+
+
 class _Run:
     """One G loss's run: its Gaussian G (μ, log σ), its copy of the pre-trained D, their optimisers,
     and what it did step by step."""
@@ -82,12 +100,11 @@ class _Run:
                  g_opt: str):
         self.loss = loss
         self.d = copy.deepcopy(d)
-        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=lr_d, betas=(0.5, 0.999), fused=True)
+        self.opt_d = Adam(self.d.parameters(), lr=lr_d, betas=(0.5, 0.999))
         self.mu = torch.tensor([mu0], requires_grad=True)
         self.log_sd = torch.tensor([math.log(sd0)], requires_grad=True)
         params = [self.mu, self.log_sd]
-        self.opt_g = (torch.optim.SGD(params, lr=lr_g, fused=True) if g_opt == "sgd"
-                      else torch.optim.Adam(params, lr=lr_g, betas=(0.5, 0.999), fused=True))
+        self.opt_g: SGD | Adam = SGD(params, lr_g) if g_opt == "sgd" else Adam(params, lr=lr_g, betas=(0.5, 0.999))
         self.steps: list[int] = [0]
         self.means: list[float] = [mu0]
         self.grads: list[float] = []
@@ -101,18 +118,20 @@ class _Run:
     def d_step(self, real: torch.Tensor, z: torch.Tensor) -> None:
         v = self.d(torch.cat([real, self.sample(z).detach()]))   # one pass for both halves
         loss = d_loss(self.loss, v[:len(real)], v[len(real):])
-        self.opt_d.zero_grad(set_to_none=True)
+        self.opt_d.zero_grad()
         loss.backward()
         self.opt_d.step()
 
     def g_step(self, z: torch.Tensor, step: int, keep: bool) -> None:
         v = self.d(self.sample(z))
         loss = g_loss(self.loss, v)
-        self.opt_g.zero_grad(set_to_none=True)
+        self.opt_g.zero_grad()
         loss.backward()
         self.last_grad = float(torch.sqrt(self.mu.grad ** 2 + self.log_sd.grad ** 2))
         self.last_dgz = float(torch.sigmoid(v.detach()).mean())
-        torch.nn.utils.clip_grad_norm_([self.mu, self.log_sd], G_CLIP)
+        if self.last_grad > G_CLIP:
+            for p in (self.mu, self.log_sd):
+                p.grad.mul_(G_CLIP / self.last_grad)
         self.opt_g.step()
         with torch.no_grad():
             self.log_sd.clamp_(math.log(0.05), math.log(5.0))
@@ -166,9 +185,9 @@ class Saturation(Scene):
         speed_param(2),
     )
 
+    @on_one_thread
     def reset(self) -> None:
         super().reset()
-        use_threads(1)   # three tiny D's and G's a step: more threads only wait on each other
         self.gen = torch.Generator().manual_seed(self.seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
@@ -194,16 +213,17 @@ class Saturation(Scene):
 
     def pretrain_d(self, d: Discriminator1D, mu0: float, sd0: float, steps: int) -> None:
         """D alone against the starting G: it learns to reject the fakes before G moves."""
-        opt = torch.optim.Adam(d.parameters(), lr=PRETRAIN_LR, betas=(0.5, 0.999), fused=True)
+        opt = Adam(d.parameters(), lr=PRETRAIN_LR, betas=(0.5, 0.999))
         n = int(self.values["batch"])
         for _ in range(steps):
             fake = mu0 + sd0 * torch.randn(n, 1, generator=self.gen)
             v = d(torch.cat([self.real(n), fake]))
             loss = d_loss("minimax", v[:n], v[n:])
-            opt.zero_grad(set_to_none=True)
+            opt.zero_grad()
             loss.backward()
             opt.step()
 
+    @on_one_thread
     def advance(self, n: int = 1) -> None:
         n = min(max(n, 0), MAX_STEPS - self.step)
         batch = int(self.values["batch"])
@@ -226,6 +246,7 @@ class Saturation(Scene):
     def mean(self, loss: str) -> float:
         return float(self.runs[loss].mu.detach())
 
+    @on_one_thread
     def frame(self) -> SceneFrame:
         data_mean = float(self.values["data_mean"])
         curves: list = []
