@@ -15,6 +15,9 @@ FIRST_PAINT_S = 1.0   # the issue's bound; a busy CI box gets twice that
 
 @pytest.fixture
 def scene_window(qtbot):
+    import torch  # noqa: F401  (as in the playground, whose Scenes menu opens them: the first paint
+    # measures the scene, not importing torch, 1 to 4 s here, which a torch scene run alone paid)
+
     from ganplay.ui.scene_window import SceneWindow
 
     w = SceneWindow("bilinear")

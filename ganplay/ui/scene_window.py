@@ -300,6 +300,7 @@ class SceneWindow(QMainWindow):
         """Show scene ``name`` from its start (``values`` override its parameters' defaults)."""
         self.opened_at = time.perf_counter()
         self.first_paint_s = None
+        self.step_cost = 1e-3   # the last scene's cost would size this one's first tick (0.05 ms -> 240 steps of 40 ms)
         self.scene = make_scene(name, seed=seed, **values)
         self.graphics.clear()
         self.views.clear()

@@ -32,6 +32,7 @@ from scipy.special import ndtr
 from .. import losses
 from . import LECTURE_1
 from .optim import Adam, on_one_thread
+from .optimal_d import step_span
 from .base import Curve, Heatmap, Param, Plot, Points, Scene, SceneFrame, fmt
 
 DIVS = ("kl", "reverse_kl", "js", "tv", "pearson", "hellinger", "w1", "mmd")
@@ -342,6 +343,13 @@ class CriticFit:
         return float(divergence(self.name, self.p, self.mean, self.sigma))
 
 
+def _outward(lo: float, hi: float) -> tuple[float, float]:
+    """(lo, hi) widened to multiples of a round step (a tenth of the span's decade): a range that
+    changes now and then, not every frame (a new range makes the view lay out its axes again)."""
+    unit = 10.0 ** math.floor(math.log10(max(hi - lo, 1e-9))) / 2
+    return math.floor(lo / unit) * unit, math.ceil(hi / unit) * unit
+
+
 class DivergenceExplorer(Scene):
     name = "divergences"
     title = "Divergence explorer (f-GAN)"
@@ -367,6 +375,21 @@ class DivergenceExplorer(Scene):
         Param("d_steps", "critic steps", 5, "critic steps per step of q", range=(1, 20), resets=False),
     )
     drag = {"surface": ("q0_mean", "q0_logw")}
+
+    def _bound_range(self, optimum: float) -> tuple[float, float] | None:
+        """The estimate chart's y range: from 0 (or the lowest estimate) to the highest true value,
+        capped at 20× the optimum (χ² of a narrow q is astronomical), rounded outward."""
+        if not self.true_hist:
+            return None
+        lo = min(0.0, float(np.nanmin(self.est_hist)))
+        hi = min(max(self.true_hist), 20 * optimum + 1.0)
+        return _outward(lo, hi)
+
+    @property
+    def steps_per_tick(self) -> int:
+        # a step is 5 critic steps and one of q (4.5 ms of CPU): more a tick would overrun the view's 12 ms budget
+        # before it has measured the cost (it sizes ticks from the last ones).
+        return 2
 
     @on_one_thread
     def reset(self) -> None:
@@ -429,7 +452,7 @@ class DivergenceExplorer(Scene):
         chart = [Curve(f"true {lab} at q_t", steps, np.array(self.true_hist), color=COLOURS[self.div]),
                  Curve(est_name, steps, np.array(self.est_hist), color="black", style="dash"),
                  Curve(f"exact optimum {lab}", steps[[0, -1]] if len(steps) else steps,
-                       np.full(min(len(steps), 2), best.value), color="grey", style="dot")]
+                       np.full(2 if len(steps) else 0, best.value), color="grey", style="dot")]
 
         # Critics are defined up to a constant for W1 and MMD²: both are centred under (p + q)/2 to compare.
         t_star, t = optimal_critic(self.div, self.p, mu, sigma), self.fit.critic_on_grid()
@@ -441,6 +464,7 @@ class DivergenceExplorer(Scene):
         lo_t, hi_t = float(t[where].min()), float(t[where].max())
         lo_t, hi_t = min(lo_t, float(np.quantile(t_star[where], 0.05))), max(hi_t, float(np.quantile(t_star[where], 0.95)))
         pad = 0.1 * (hi_t - lo_t) + 1e-6
+        crit_range = _outward(lo_t - pad, hi_t + pad)
         crit = [Curve("optimal critic T*", X[where], np.clip(t_star[where], lo_t - pad, hi_t + pad), color="dstar"),
                 Curve("learned critic T", X[where], t[where], color="d", style="dash")]
 
@@ -459,8 +483,10 @@ class DivergenceExplorer(Scene):
                    Plot("surface", f"log10 {lab} over (μ, log σ)", surf_items, xlabel="μ",
                         ylabel="log σ", xrange=MU_BOX, yrange=LOGS_BOX, legend_corner="bottom-right"),
                    Plot("bound", f"{lab}: the critic's estimate below the truth", chart, xlabel="step of q",
-                        ylabel=lab, legend_corner="top-right"),
-                   Plot("critic", "the critic on x", crit, xlabel="x", ylabel="T(x)", legend_corner="bottom-right")],
+                        ylabel=lab, legend_corner="top-right", xrange=step_span(self.step),
+                        yrange=self._bound_range(best.value)),
+                   Plot("critic", "the critic on x", crit, xlabel="x", ylabel="T(x)", legend_corner="bottom-right",
+                        xrange=(-8.0, 8.0), yrange=crit_range)],
             numbers=numbers, step=self.step,
             status=f"stopped after {MAX_STEPS} steps" if self.step >= MAX_STEPS else "",
         )
