@@ -6,13 +6,15 @@ bit (``Trainer.load_state_dict``). The training loop takes one after each step w
 multiple of ``train.rewind_every``; the oldest are dropped first while the blocks' bytes exceed
 ``train.rewind_mb``.
 
-Measured (``state_bytes`` of one snapshot; copying it takes about 1 ms on a 2-core CPU):
-- the default ring GAN (MLPs 2 x 128, Adam): 415,252 bytes, so 50 steps between snapshots and
-  128 MB keep 323 snapshots, the last 16,150 steps;
-- the ``stable`` ring recipe (with the EMA of G): 515,612 bytes, 260 snapshots, 13,000 steps;
-- the MNIST DCGAN (``dcgan`` preset, EMA): 11,219,264 bytes, 11 snapshots, the last 550 steps
+Measured (a snapshot's block; packing it takes 1-4 ms on a shared 2-core CPU):
+- the default ring GAN (MLPs 2 x 128, Adam): 416,320 bytes, so 50 steps between snapshots and
+  128 MB keep 322 snapshots, the last 16,100 steps;
+- the ``stable`` ring recipe (with the EMA of G): 516,736 bytes, 259 snapshots, 12,950 steps;
+- the MNIST DCGAN (``dcgan`` preset, EMA): 11,220,864 bytes, 11 snapshots, the last 550 steps
   (about 4 minutes of CPU training at 0.45 s a step). The same two fields apply to image models;
   a longer reach costs memory in proportion (``train.rewind_mb``).
+In resident memory the full 128 MB cost the training process about 147 MB (the skeletons, the
+allocator), flat at the cap (``bench/rewind_memory.py``).
 
 Qt-free.
 """
