@@ -49,6 +49,9 @@ def test_scrub_shows_that_step_and_branch_trains_on_with_the_current_loss(open_w
     qtbot.waitUntil(lambda: w.latest_frame.step == 30 and w.model.step == 30, timeout=TIMEOUT_MS)
     assert w.charts.marker_step == 30 and w.timeline.rewound_at == 30 and w.timeline.branch_button.isEnabled()
     assert w.timeline.steps == (0, 10, 20, 30, 40, 50, 60)    # the future stays until a branch
+    loss_30 = [w.history.series[k].y[29] for k in ("loss_d", "loss_g")]   # the charts' values at step 30
+    assert w.history.series["loss_d"].x[29] == 30
+    assert w.teaching.graph.bar_text.textItem.toPlainText() == f"{loss_30[0]:.2f} | {loss_30[1]:.2f}"
     # the canvas draws G at step 30: the fake points of the headless run at step 30
     at_30, stats = reference(30, 0)
     x, y = w.canvas.visuals["fake"].scatter.getData()

@@ -675,6 +675,8 @@ class MainWindow(QMainWindow):
                 + "\n".join(diff)) if diff else "Trained with the current settings"
         self.timeline.show_rewound(ev.step, ev.snapshot_steps, note)
         self.charts.set_marker(ev.step)
+        # the rewound frame brings no statistics: the graph's loss bars take that step's from the charts
+        self.teaching.graph.show_losses(*(self._history_at(k, ev.step) for k in ("loss_d", "loss_g")))
         self.statusBar().showMessage(f"Back at step {ev.step}: Play or Branch from here trains on from it "
                                      "with the current settings", 8000)
 
@@ -684,6 +686,15 @@ class MainWindow(QMainWindow):
         self.timeline.show_live()
         self.timeline.set_steps(ev.snapshot_steps)
         self.statusBar().showMessage(f"Branched at step {ev.step}: the old branch is dashed on the charts", 6000)
+
+    def _history_at(self, name: str, step: int) -> float:
+        """A chart series' value at ``step`` (its last point at or before it; NaN if none)."""
+        s = self.history.series.get(name)
+        if s is None or not s.n:
+            return float("nan")
+        x, y = s.data()
+        i = int(np.searchsorted(x, step, side="right")) - 1
+        return float(y[i]) if i >= 0 else float("nan")
 
     def _forget_branches(self) -> None:
         """A new trainer (reset, session, compared recipe): no old branch, no rewound step."""
