@@ -39,6 +39,8 @@ def test_every_shipped_lesson_plays_through_within_its_budgets(path, one_torch_t
     ("step >= 500 and hq_fraction > 0.5", {"step": 600, "hq_fraction": 0.7}, set(), {}, True),
     ("step >= 500 and hq_fraction > 0.5", {"step": 400, "hq_fraction": 0.7}, set(), {}, False),
     ("w1 < 0.1 or step >= 1000", {"step": 1000, "w1": 1.0}, set(), {}, True),
+    ("estimate <= truth", {"estimate": 0.4, "truth": 0.5}, set(), {}, True),
+    ("estimate <= truth", {"estimate": 0.6, "truth": 0.5}, set(), {}, False),
     ("layer arrows on", {}, {"arrows"}, {}, True),
     ("layer arrows off", {}, {"arrows"}, {}, False),
     ("field loss.name == ns", {}, set(), {"loss.name": "ns"}, True),

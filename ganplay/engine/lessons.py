@@ -32,7 +32,8 @@ plus its narration and what unlocks the next page::
     until = "modes_covered <= 2"    # the condition that unlocks Next
     budget = 4000                   # steps within which it is reached (checked by a test)
 
-Conditions: ``name op number`` clauses (op: < <= > >= == !=) joined by ``and`` / ``or``, where a
+Conditions: ``name op number`` (or ``name op name``) clauses (op: < <= > >= == !=) joined by ``and`` /
+``or``, where a
 name is a training figure (``step``, ``loss_d``, ``loss_g``, ``d_real``, ``d_fake``, ``grad_d``,
 ``grad_g``, ``jsd``, ``modes_covered``, ``hq_fraction``, ``w1``, ...) or one of a lecture scene's
 numbers (its label in lower case, other characters as ``_``); and two user actions:
@@ -92,16 +93,17 @@ class Clause:
         if self.kind == "field":
             return str(fields.get(self.name)) == str(self.value)
         v = values.get(self.name)
-        if v is None or (isinstance(v, float) and math.isnan(v)):
+        w = values.get(self.value) if isinstance(self.value, str) else self.value
+        if v is None or w is None or math.isnan(float(v)) or math.isnan(float(w)):
             return False
-        return _OPS[self.op](float(v), float(self.value))
+        return _OPS[self.op](float(v), float(w))
 
     def text(self) -> str:
         if self.kind == "layer":
             return f"layer {self.name} {self.value}"
         if self.kind == "field":
             return f"field {self.name} == {self.value}"
-        return f"{self.name} {self.op} {self.value:g}"
+        return f"{self.name} {self.op} {self.value if isinstance(self.value, str) else format(self.value, 'g')}"
 
 
 @dataclass(frozen=True)
@@ -133,14 +135,17 @@ class Condition:
         return all(res) if self.join == "and" else any(res)
 
     def names(self) -> set[str]:
-        return {c.name for c in self.clauses if c.kind == "compare"}
+        return {n for c in self.clauses if c.kind == "compare"
+                for n in (c.name, c.value) if isinstance(n, str)}
 
     def status(self, values: dict[str, float]) -> str:
         """The clauses with the current values, for the lessons panel ("modes_covered <= 2: now 5")."""
         out = []
         for c in self.clauses:
             now = values.get(c.name) if c.kind == "compare" else None
-            out.append(c.text() + (f" (now {now:.4g})" if isinstance(now, (int, float)) else ""))
+            other = values.get(c.value) if c.kind == "compare" and isinstance(c.value, str) else None
+            note = f" (now {now:.4g}" + (f" vs {other:.4g}" if isinstance(other, (int, float)) else "") + ")"
+            out.append(c.text() + (note if isinstance(now, (int, float)) else ""))
         return f" {self.join} ".join(out)
 
 
@@ -151,10 +156,13 @@ def _clause(text: str) -> Clause:
     m = re.fullmatch(r"field\s+([a-z_]+\.[a-z_0-9]+)\s*==\s*(.+)", text)
     if m:
         return Clause("field", m.group(1), "==", m.group(2).strip().strip("'\""))
+    m = re.fullmatch(r"([a-z_][a-z_0-9]*)\s*(<=|>=|==|!=|<|>)\s*([a-z_][a-z_0-9]*)", text)
+    if m:   # two figures compared: "estimate <= divergence_now"
+        return Clause("compare", m.group(1), m.group(2), m.group(3))
     m = re.fullmatch(r"([a-z_][a-z_0-9]*)\s*(<=|>=|==|!=|<|>)\s*([-+0-9.eE]+)", text)
     if not m:
-        raise ValueError(f"cannot read {text!r}: expected 'name op number' (op: < <= > >= == !=), "
-                         "'layer NAME on|off' or 'field SECTION.FIELD == VALUE'")
+        raise ValueError(f"cannot read {text!r}: expected 'name op number' or 'name op name' (op: < <= > >= == "
+                         "!=), 'layer NAME on|off' or 'field SECTION.FIELD == VALUE'")
     try:
         num = float(m.group(3))
     except ValueError:

@@ -415,6 +415,15 @@ class DivergenceExplorer(Scene):
             self.est_hist.append(self.fit.estimate())
         self.step += max(n, 0)
 
+    def values_for_lessons(self) -> dict[str, float]:
+        """Short names for a lesson's conditions (``ganplay scene divergences --values``)."""
+        best = self.fits[self.div]
+        mu, sigma = self.fit.mean, self.fit.sigma
+        return {"divergence_now": float(self.fit.true_value()), "estimate": float(self.fit.estimate()),
+                "q_mean": float(mu), "q_sd": float(sigma), "exact_mean": float(best.mu), "exact_sd": float(best.sigma),
+                "exact_value": float(best.value),
+                "fit_error": abs(float(mu) - float(best.mu)) + abs(float(sigma) - float(best.sigma))}
+
     @on_one_thread
     def frame(self) -> SceneFrame:
         lab = LABELS[self.div]

@@ -258,6 +258,20 @@ class ParallelSegments(Scene):
             self.runs.step(int(self.values["d_steps"]))
         self.step += max(n, 0)
 
+    def values_for_lessons(self) -> dict[str, float]:
+        """Short names for a lesson's conditions (``ganplay scene segments --values``)."""
+        out: dict[str, float] = {}
+        for k in RUNS:
+            key = k.replace("-", "_")
+            out[f"theta_{key}"] = float(self.runs.thetas[k][-1])
+            out[f"abs_theta_{key}"] = abs(float(self.runs.thetas[k][-1]))
+            grads = self.runs.grads[k]
+            out[f"grad_{key}"] = abs(float(grads[-1])) if grads else float("nan")
+        est = self.runs.w1_estimates.get("wgan-gp") if isinstance(self.runs.w1_estimates, dict) else None
+        if est:
+            out["critic_w1"] = float(est[-1])
+        return out
+
     @on_one_thread
     def frame(self) -> SceneFrame:
         views = {k: SegmentRun(k, runs=self.runs) for k in RUNS}
