@@ -8,7 +8,7 @@
 Each round times the whole sweep (``run_sweep``: worker start, training, final metrics) for each
 setting in turn, in fresh sweep folders; the speed-up of a round is its 1-worker time over its
 2-worker time. The Ray nodes are started once (their start is reported apart) and stopped at the
-end by the process ids they were started with. Report min/median/max over rounds: on a machine
+end by the process groups they were started in. Report min/median/max over rounds: on a machine
 shared with other work, single rounds swing.
 """
 from __future__ import annotations
@@ -36,7 +36,9 @@ def sweep_runs(n: int, steps: int) -> list:
                           overrides=["train.eval_every=0", "train.device=cpu"]))
 
 
-def time_sweep(runs: list, make_backend) -> float:
+def time_sweep(runs: list, make_backend) -> tuple[float, float]:
+    """The sweep's wall time, and how many runs were in flight on average (the runs' own wall
+    times over the sweep's: 2.0 means two trained side by side all along)."""
     with tempfile.TemporaryDirectory(prefix="sweep-scaling-") as tmp:
         t0 = time.perf_counter()
         backend = make_backend(Path(tmp))
@@ -48,52 +50,41 @@ def time_sweep(runs: list, make_backend) -> float:
     bad = [r for r in results.values() if r["status"] != "done"]
     if bad:
         raise SystemExit(f"a run did not finish: {bad[0]['run_id']}: {bad[0].get('reason')}")
-    return wall
+    return wall, sum(r["wall_s"] for r in results.values()) / wall
 
 
 def start_ray_nodes(temp_dir: str) -> tuple[list[int], float]:
-    """Head and one more node, 1 CPU each, as `ray start` does on two machines; returns the pids
-    of the processes they left running (found by the session's own temp dir) and the start time."""
+    """Head and one more node, 1 CPU each, as `ray start` does on two machines; returns the
+    process groups they left running (each `ray start` leaves its daemons in the group of its own
+    pid) and the start time. Recent Ray (2.5x) may require the cluster's token from a node that
+    joins (~/.ray/auth_token, written by Ray): every node and this driver use token mode when the
+    file is there (``main``)."""
     ray_bin = str(Path(sys.executable).with_name("ray"))
+    groups = []
     t0 = time.perf_counter()
-    subprocess.run([ray_bin, "start", "--head", f"--port={RAY_PORT}", "--num-cpus=1", "--include-dashboard=false",
-                    f"--temp-dir={temp_dir}", "--disable-usage-stats"], check=True, capture_output=True)
-    subprocess.run([ray_bin, "start", f"--address=127.0.0.1:{RAY_PORT}", "--num-cpus=1", "--disable-usage-stats"],
-                   check=True, capture_output=True)
-    started = time.perf_counter() - t0
-    return _pids_with(temp_dir), started
+    for args in (["--head", f"--port={RAY_PORT}", "--include-dashboard=false", f"--temp-dir={temp_dir}"],
+                 [f"--address=127.0.0.1:{RAY_PORT}"]):
+        p = subprocess.Popen([ray_bin, "start", *args, "--num-cpus=1", "--disable-usage-stats"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        groups.append(p.pid)
+        out, _ = p.communicate()
+        if p.returncode != 0:
+            stop_ray_nodes(groups)
+            raise SystemExit(f"ray start {' '.join(args)} failed:\n{out[-2000:]}")
+    return groups, time.perf_counter() - t0
 
 
-def _pids_with(text: str) -> list[int]:
-    pids = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit() and int(d.name) != os.getpid():
-            try:
-                if text.encode() in (d / "cmdline").read_bytes():
-                    pids.append(int(d.name))
-            except OSError:
-                pass
-    return pids
-
-
-def stop_ray_nodes(temp_dir: str) -> None:
+def stop_ray_nodes(groups: list[int]) -> None:
+    """End the daemons of the `ray start` calls of this bench, by their process groups."""
     import signal
 
-    for _ in range(3):   # raylets start workers late: sweep up what is left
-        pids = _pids_with(temp_dir)
-        if not pids:
-            return
-        for pid in pids:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for g in groups:
             try:
-                os.kill(pid, signal.SIGTERM)
+                os.killpg(g, sig)
             except OSError:
                 pass
-        time.sleep(2.0)
-    for pid in _pids_with(temp_dir):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+        time.sleep(3.0)
 
 
 def spread(xs: list[float], spec: str = ".1f") -> str:
@@ -108,34 +99,43 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-ray", action="store_true", help="local workers only")
     args = ap.parse_args(argv)
+    if (Path.home() / ".ray" / "auth_token").exists():   # before ray is imported: it reads this then
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
     runs = sweep_runs(args.runs, args.steps)
     use_ray = not args.no_ray and ray_available()
-    temp_dir = tempfile.mkdtemp(prefix="gpray")
+    temp_dir = tempfile.mkdtemp(prefix="gpray")   # short: Ray's socket paths must fit 107 bytes
+    groups: list[int] = []
     walls: dict[str, list[float]] = {"1 local worker": [], "2 local workers": []}
+    flight: dict[str, list[float]] = {k: [] for k in walls}
     if use_ray:
         walls["Ray, 2 nodes x 1 CPU"] = []
-        pids, started = start_ray_nodes(temp_dir)
-        print(f"ray start --head and ray start --address: {started:.1f} s ({len(pids)} processes)", flush=True)
+        flight["Ray, 2 nodes x 1 CPU"] = []
+        groups, started = start_ray_nodes(temp_dir)
+        print(f"ray start --head and ray start --address: {started:.1f} s", flush=True)
     elif not args.no_ray:
         print("Ray is not installed (pip install \"ganplay[cluster]\"): local workers only", flush=True)
     try:
         for rnd in range(args.rounds):
-            walls["1 local worker"].append(time_sweep(runs, lambda d: LocalBackend(d, workers=1)))
-            walls["2 local workers"].append(time_sweep(runs, lambda d: LocalBackend(d, workers=2)))
+            makers = {"1 local worker": lambda d: LocalBackend(d, workers=1),
+                      "2 local workers": lambda d: LocalBackend(d, workers=2)}
             if use_ray:
-                walls["Ray, 2 nodes x 1 CPU"].append(
-                    time_sweep(runs, lambda d: RayBackend(d, address=f"127.0.0.1:{RAY_PORT}")))
+                makers["Ray, 2 nodes x 1 CPU"] = lambda d: RayBackend(d, address=f"127.0.0.1:{RAY_PORT}")
+            for k, make in makers.items():
+                wall, inflight = time_sweep(runs, make)
+                walls[k].append(wall)
+                flight[k].append(inflight)
             print(f"round {rnd + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in walls.items()), flush=True)
     finally:
         if use_ray:
-            stop_ray_nodes(temp_dir)
+            stop_ray_nodes(groups)
     one = walls["1 local worker"]
     print(f"\n{args.runs} runs x {args.steps} steps (vanilla, ring), {args.rounds} rounds; "
           f"{os.cpu_count()} cores; load average at the end {os.getloadavg()[0]:.2f}")
-    print(f"{'setting':<22} {'wall s min / median / max':>28} {'speed-up vs 1 worker (per round)':>36}")
+    print(f"{'setting':<22} {'wall s min / median / max':>28} {'speed-up vs 1 worker (per round)':>36} "
+          f"{'runs in flight':>18}")
     for k, v in walls.items():
         ups = [a / b for a, b in zip(one, v)]
-        print(f"{k:<22} {spread(v):>28} {spread(ups, '.2f'):>36}")
+        print(f"{k:<22} {spread(v):>28} {spread(ups, '.2f'):>36} {spread(flight[k], '.2f'):>18}")
     return 0
 
 

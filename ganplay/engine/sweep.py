@@ -577,7 +577,7 @@ class Progress:
         width = 20
         filled = int(width * fin / max(1, self.total))
         bar = "#" * filled + "." * (width - filled)
-        extra = f", {self.skipped} skipped" if self.skipped else ""
+        extra = f" ({self.skipped} before this start)" if self.skipped else ""
         return (f"[{bar}] {fin}/{self.total} runs: {self.done + self.skipped} done{extra}, {self.running} running, "
                 f"{self.failed} failed; {_duration(time.perf_counter() - self.started)} elapsed, ETA {eta_s}")
 
