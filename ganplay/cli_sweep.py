@@ -142,7 +142,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.help_file:
         from .engine.sweep import load_sweep_file
 
-        print(load_sweep_file.__doc__.split("::", 1)[1].rstrip())
+        import textwrap
+
+        print("A sweep file (TOML):\n" + textwrap.dedent(load_sweep_file.__doc__.split("::", 1)[1]).strip("\n"))
         return 0
     if args.workers is not None and args.workers < 1:
         raise SweepError("'--workers' must be at least 1")
