@@ -144,8 +144,10 @@ class Condition:
         for c in self.clauses:
             now = values.get(c.name) if c.kind == "compare" else None
             other = values.get(c.value) if c.kind == "compare" and isinstance(c.value, str) else None
-            note = f" (now {now:.4g}" + (f" vs {other:.4g}" if isinstance(other, (int, float)) else "") + ")"
-            out.append(c.text() + (note if isinstance(now, (int, float)) else ""))
+            note = ""
+            if isinstance(now, (int, float)):
+                note = f" (now {now:.4g}" + (f" vs {other:.4g}" if isinstance(other, (int, float)) else "") + ")"
+            out.append(c.text() + note)
         return f" {self.join} ".join(out)
 
 
