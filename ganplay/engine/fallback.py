@@ -96,7 +96,8 @@ def step_with_fallback(trainer: Trainer, mode: str = "both", target: Any = None)
     errors (``TrainingDiverged``, bugs) propagate unchanged, as do failures already on the CPU.
     """
     try:
-        return trainer, trainer.step(mode, target=target), None
+        stats = trainer.step(mode) if target is None else trainer.step(mode, target=target)
+        return trainer, stats, None
     except Exception as exc:
         if trainer.device.type == "cpu" or not is_gpu_failure(exc):
             raise
