@@ -110,6 +110,28 @@ def test_history_buffers_stop_growing_at_the_cap():
     assert x[-1] == 999_999 and np.all(np.diff(x) > 0)
 
 
+@pytest.mark.parametrize("block", [7, 64, 8192])
+def test_history_thinning_in_blocks_keeps_the_same_points(monkeypatch, block):
+    """Thinning in place, block by block (no whole-series temporaries), keeps exactly every other
+    point of the older half and all of the newer half, whatever the block size."""
+    from ganplay.engine import history as H
+
+    monkeypatch.setattr(H, "MAX_POINTS", 1000)
+    monkeypatch.setattr(H, "THIN_BLOCK", block)
+    s = H.Series()
+    ref = np.empty(0)
+    for start in range(0, 5007, 333):
+        x = np.arange(start, min(5007, start + 333), dtype=float)
+        s.extend(x, 2 * x + 1)
+        ref = np.concatenate([ref, x])
+        while len(ref) > 1000:
+            half = len(ref) // 2
+            ref = np.concatenate([ref[:half:2], ref[half:]])
+    x, y = s.data()
+    np.testing.assert_array_equal(x, ref)
+    np.testing.assert_array_equal(y, 2 * ref + 1)
+
+
 def test_budget_bounds_the_share_of_time():
     from ganplay.live.budget import Budget
 
