@@ -57,7 +57,7 @@ def test_out_of_memory_in_a_step_moves_the_training_to_the_cpu(monkeypatch):
     # pretend this trainer lives on a GPU whose memory runs out on the next step
     tr.device = torch.device("cuda")
 
-    def oom(mode: str = "both"):
+    def oom(mode: str = "both", target=None):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
     monkeypatch.setattr(tr, "step", oom)
@@ -94,7 +94,7 @@ def test_cuda_generator_state_is_reseeded_deterministically():
 def test_other_errors_are_not_swallowed(monkeypatch):
     tr = Trainer(small_cfg("cpu"))
 
-    def diverge(mode: str = "both"):
+    def diverge(mode: str = "both", target=None):
         raise TrainingDiverged("discriminator loss became nan")
 
     monkeypatch.setattr(tr, "step", diverge)
@@ -102,7 +102,7 @@ def test_other_errors_are_not_swallowed(monkeypatch):
     with pytest.raises(TrainingDiverged):
         step_with_fallback(tr)
 
-    def oom(mode: str = "both"):
+    def oom(mode: str = "both", target=None):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory")
 
     tr.device = torch.device("cpu")  # already on the CPU: nowhere to fall back to

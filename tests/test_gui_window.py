@@ -211,7 +211,7 @@ def test_divergence_pauses_and_offers_the_last_good_state(qtbot, thread_window, 
         lr_edit.editingFinished.emit()
     assert w.config.train.lr_d == 5.0
 
-    def diverge(mode="both"):
+    def diverge(mode="both", target=None):
         raise TrainingDiverged("discriminator loss became nan at step 1 (test)")
 
     monkeypatch.setattr(tr, "step", diverge)
@@ -483,7 +483,7 @@ def test_cuda_out_of_memory_mid_training_falls_back_to_the_cpu(qtbot, thread_win
     tr = w.worker.trainer
     step_before = tr.step_count
 
-    def oom(mode="both"):
+    def oom(mode="both", target=None):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     tr.device = torch.device("cuda")  # pretend the run lives on a GPU that just filled up
