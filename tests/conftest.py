@@ -22,6 +22,32 @@ def _isolated_qsettings(tmp_path_factory, request):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _no_modal_dialogs(request, monkeypatch):
+    """A message box nobody answers would block a Qt test until its timeout: in Qt tests the
+    static QMessageBox calls are recorded instead, and a test that did not expect one (did not
+    patch it itself) fails with the dialog's text."""
+    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+        yield
+        return
+    from PySide6.QtWidgets import QMessageBox
+
+    shown: list[tuple[str, str, str]] = []
+
+    def box(kind: str, answer: object):
+        def show(parent, title, text, *args, **kwargs):
+            shown.append((kind, str(title), str(text)))
+            return answer
+        return show
+
+    for kind, answer in (("critical", QMessageBox.StandardButton.Ok), ("warning", QMessageBox.StandardButton.Ok),
+                         ("information", QMessageBox.StandardButton.Ok), ("question", QMessageBox.StandardButton.No)):
+        monkeypatch.setattr(QMessageBox, kind, box(kind, answer))
+    yield
+    if shown:
+        pytest.fail(f"unexpected message box(es): {shown}")
+
+
 @pytest.fixture(scope="module")
 def ring_trainer():
     """A small ring GAN trained 5 steps, with EMA and BatchNorm in G (what export must carry)."""
