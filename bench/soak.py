@@ -98,6 +98,8 @@ class Soak:
               f"{w.worker.pid}; sampling every {self.args.interval:g} s for {self.args.minutes:g} min",
               flush=True)
         print(" ".join(f"{c:>13}" for c in COLUMNS[:-1]), flush=True)
+        # a new trainer (a preset switch, or a training process lost and replaced) trains on
+        w.resetDone.connect(w.act_play.trigger)
         self.sample()  # the baseline: the window and the first trainer built, before any training
         if self.args.prefill:
             self.prefill(self.args.prefill)
@@ -134,17 +136,11 @@ class Soak:
               f"(series now hold {self.w.history.get('loss_d').n} points each)", flush=True)
 
     def switch(self) -> None:
-        """Another preset (a Reset), then Play again once the new trainer is in place."""
+        """Another preset (a Reset); Play again once the new trainer is in place."""
         name = SWITCH_PRESETS[self.switches % len(SWITCH_PRESETS)]
         self.switches += 1
         self.preset = name
-
-        def replay() -> None:
-            self.w.resetDone.disconnect(replay)
-            self.w.act_play.trigger()
-
-        self.w.resetDone.connect(replay)
-        self.w.apply_preset(name)
+        self.w.apply_preset(name)  # resetDone then presses Play
 
     def sample(self) -> None:
         w = self.w
