@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-from torch.nn.functional import softplus as sp
+from typing import TYPE_CHECKING
 
-from . import losses as L
+from .loss_kinds import F_CLAMPED
 
-Tensor = torch.Tensor
+if TYPE_CHECKING:   # the tensor functions import torch when called: the window imports this module
+    from torch import Tensor
 PROB_LOSSES = frozenset({"minimax", "ns", "ml"})
 
 # f-GAN divergences: how g_f and f* read in symbols
@@ -72,6 +72,11 @@ def loss_title(name: str) -> str:
 def d_term_tensors(lc: Any, v_r: Tensor, v_f: Tensor, gp_grad: Tensor | None = None,
                    r1_grad: Tensor | None = None) -> list[tuple[str, Tensor]]:
     """D's loss as (symbol, value) terms whose sum is ``trainer.d_objective`` of the same tensors."""
+    import torch
+    from torch.nn.functional import softplus as sp
+
+    from . import losses as L
+
     name, t = lc.name, lc.real_label
     if name in PROB_LOSSES:
         if t == 1.0:
@@ -103,6 +108,11 @@ def d_term_tensors(lc: Any, v_r: Tensor, v_f: Tensor, gp_grad: Tensor | None = N
 
 def g_term_tensors(lc: Any, v_f: Tensor) -> list[tuple[str, Tensor]]:
     """G's loss as (symbol, value) terms whose sum is ``trainer.g_objective``."""
+    import torch
+    from torch.nn.functional import softplus as sp
+
+    from . import losses as L
+
     name = lc.name
     if name == "minimax":
         return [("E[log(1 − D(G(z)))]", -sp(v_f).mean())]
@@ -123,6 +133,8 @@ def g_term_tensors(lc: Any, v_f: Tensor) -> list[tuple[str, Tensor]]:
 
 def formula(lhs: str, terms: list[tuple[str, Tensor]]) -> Formula:
     """Read the term tensors back (one transfer) into a ``Formula``."""
+    import torch
+
     vals = torch.stack([v.detach().reshape(()) for _, v in terms]).double().tolist()
     return Formula(lhs, tuple(Term(s, float(v)) for (s, _), v in zip(terms, vals)), float(sum(vals)))
 
@@ -134,5 +146,5 @@ def score_note(name: str) -> str:
     if name.startswith("f-"):
         gs, fs = F_SYMBOLS[name[2:]]
         return (f"D(x) = v, D's raw score; g(v) = {gs} is the divergence's output activation and "
-                f"f*(g(v)) = {fs} its convex conjugate" + ("; v is clamped to ±10" if name[2:] in L.F_CLAMPED else ""))
+                f"f*(g(v)) = {fs} its convex conjugate" + ("; v is clamped to ±10" if name[2:] in F_CLAMPED else ""))
     return "D(x) is D's raw score (a critic's value, not a probability)"

@@ -468,6 +468,16 @@ def save_scene_file(path: str | Path, title: str, setup: Setup, cfg: Config | No
     return p
 
 
+def lesson_title(path: str | Path) -> str:
+    """A lesson's title, read without checking the lesson (menus list them without importing the
+    scenes, and so torch); opening it checks it whole."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return Path(path).stem
+    return str(data.get("title", Path(path).stem))
+
+
 def shipped_lessons() -> list[Path]:
     """The lessons that come with ganplay, in the lecture's order."""
     from ganplay.assets import asset_path

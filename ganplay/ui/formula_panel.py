@@ -6,6 +6,7 @@ from the tensors of that very update, so the numbers are the trainer's own losse
 from __future__ import annotations
 
 import html
+import time
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -47,12 +48,19 @@ class FormulaPanel(QWidget):
         self.d_label.setStyleSheet("font-size: 11pt;")
         self.g_label.setStyleSheet("font-size: 11pt;")
         self.shown: tuple | None = None
+        self._shown_at = 0.0
         self.show_formulas(None)
 
-    def show_formulas(self, formulas: Any) -> None:
-        """``formulas``: (step, loss, L_D, L_G) from a frame, or None."""
+    def show_formulas(self, formulas: Any, running: bool = False, min_interval_s: float = 0.25) -> None:
+        """``formulas``: (step, loss, L_D, L_G) from a frame, or None. While training, at most every
+        ``min_interval_s``: rich-text layout costs the GUI thread, and numbers that change 30 times
+        a second cannot be read anyway."""
+        now = time.perf_counter()
         if formulas == self.shown and formulas is not None:
             return
+        if running and formulas is not None and now - self._shown_at < min_interval_s:
+            return
+        self._shown_at = now
         self.shown = formulas
         if formulas is None:
             self.title.setText("<i>The loss formulas appear with the first trained step.</i>")

@@ -406,7 +406,7 @@ def install(window: Any) -> LessonPanel:
     from PySide6.QtGui import QAction, QKeySequence
     from PySide6.QtWidgets import QDockWidget, QFileDialog
 
-    from ganplay.engine.lessons import LessonError, load_lesson, save_scene_file, shipped_lessons
+    from ganplay.engine.lessons import LessonError, lesson_title, save_scene_file, shipped_lessons
 
     panel = LessonPanel(window)
     dock = QDockWidget("Lesson", window)
@@ -463,13 +463,9 @@ def install(window: Any) -> LessonPanel:
         menus["File"].insertSeparator(first)
     if "Help" in menus:
         sub = menus["Help"].addMenu("Lessons")
-        for path in shipped_lessons():
-            try:
-                lesson = load_lesson(path, LAYER_NAMES)
-            except LessonError:
-                continue
-            a = QAction(lesson.title, window)
-            a.triggered.connect(lambda _=False, les=lesson: show_lesson(les))
+        for path in shipped_lessons():   # read whole (and checked) when chosen
+            a = QAction(lesson_title(path), window)
+            a.triggered.connect(lambda _=False, p=str(path): open_any(p))
             sub.addAction(a)
         window.lessons_menu = sub
     window.act_open_scene_file, window.act_save_scene_file = act_open, act_save

@@ -106,7 +106,7 @@ class Teaching(QObject):
         if self.graph.isVisible():
             self.graph.show_frame(fr)
         if self.formulas.isVisible():
-            self.formulas.show_formulas(getattr(fr, "formulas", None))
+            self.formulas.show_formulas(getattr(fr, "formulas", None), running=fr.running)
         if self.slow.on:   # the live layers stay hidden under the iteration's own pictures
             for name in HIDDEN_IN_SLOW_MOTION:
                 vis = self.w.canvas.visuals.get(name)
