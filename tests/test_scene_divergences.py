@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from ganplay.engine.scenes import make_scene
 from ganplay.engine.scenes.divergences import (
@@ -33,12 +32,7 @@ W1_STEPS, W1_RTOL = 400, 0.10
 FIT_STEPS, FIT_TOL = 500, 0.15   # q steps through the KL critic, and how near the exact fit it lands
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")   # conftest.py: tiny networks, one thread
 
 
 @pytest.mark.parametrize("name", DIVS)

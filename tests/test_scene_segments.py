@@ -21,12 +21,7 @@ MINIMAX_WARMUP = 100      # θ steps (5 D steps each) after which the minimax D 
 MINIMAX_GRAD_MAX = 1e-4   # |dL_G/dθ| against that D, over the next 100 steps
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")   # conftest.py: tiny networks, one thread
 
 
 @pytest.mark.parametrize("theta", [-1.5, -0.2, 0.3, 2.0])

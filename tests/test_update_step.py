@@ -13,12 +13,7 @@ from ganplay.engine.models import mlp
 SMALL = ["model.g_width=16", "model.d_width=16", "train.batch_size=32"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")   # conftest.py: tiny networks, one thread
 
 
 def _cfg(*extra: str) -> Config:

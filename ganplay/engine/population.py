@@ -374,6 +374,16 @@ def _send(f: BinaryIO, obj: Any) -> None:
     f.flush()
 
 
+def worker_pipes() -> tuple[Any, Any]:
+    """A worker process's end of its parent's pipe: (stdin, the real stdout) as binary streams
+    for the length-prefixed pickles; file descriptor 1 then points at stderr, so a stray print
+    cannot corrupt the channel."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return sys.stdin.buffer, out
+
+
 def _recv(f: BinaryIO) -> Any:
     head = f.read(8)
     if len(head) < 8:
@@ -462,10 +472,7 @@ def _worker_main() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)                                   # a stray print must not corrupt the channel
-    sys.stdout = sys.stderr
-    inp = sys.stdin.buffer
+    inp, out = worker_pipes()
     try:
         init = _recv(inp)
     except EOFError:

@@ -205,15 +205,12 @@ class LocalBackend(Backend):
 
 def _local_worker() -> None:
     """A local sweep worker: trains the runs it is sent, one at a time, into the sweep folder."""
-    from .population import _recv, _send
+    from .population import _recv, _send, worker_pipes
 
     stop = threading.Event()
     # Ctrl-C (from the terminal's process group or from the parent): save the run and stop
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)                       # a stray print must not corrupt the channel
-    sys.stdout = sys.stderr
-    inp = sys.stdin.buffer
+    inp, out = worker_pipes()
     try:
         init = _recv(inp)
     except EOFError:
