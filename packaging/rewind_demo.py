@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-import time
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,22 +25,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", default="docs/rewind_branch.png")
     args = ap.parse_args(argv)
 
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
-    app = QApplication.instance() or QApplication(sys.argv[:1])
     from ganplay.engine.config import Config, apply_overrides
     from ganplay.engine.presets import apply_preset
     from ganplay.live import protocol as P
-    from ganplay.ui.main_window import MainWindow
+    from ganplay.ui.scripted import open_playground, scripted_app, wait_until
+
+    app = scripted_app()
 
     def wait(cond, timeout: float) -> bool:
-        end = time.monotonic() + timeout
-        while not cond() and time.monotonic() < end:
-            app.processEvents()
-            time.sleep(0.005)
-        return cond()
+        return wait_until(app, cond, timeout)
 
     def modes() -> str:
         s = w.history.get("modes_covered")
@@ -57,13 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         wait(lambda: w.frames_received > n and w.latest_frame.metrics is not None, 30)
         wait(lambda: False, 0.5)
 
-    w = MainWindow(apply_overrides(apply_preset(args.preset, Config(), adapt_data=True), args.set))
-    w.settings.setValue("hint_seen", True)
-    w.hint_label.hide()
-    w.resize(*(int(v) for v in args.size.split("x")))
-    w.show()
-    if not wait(lambda: w.engine_ready, 120):
-        print("the engine did not start", file=sys.stderr)
+    w = open_playground(app, apply_overrides(apply_preset(args.preset, Config(), adapt_data=True), args.set),
+                        size=tuple(int(v) for v in args.size.split("x")))
+    if w is None:
         return 1
     if w.latent_dock is not None:
         w.latent_dock.hide()

@@ -123,10 +123,17 @@ def arrow_segments(starts: np.ndarray, push: np.ndarray, bounds: tuple[float, fl
     top = float(norm.max())
     span = max(bounds[1] - bounds[0], bounds[3] - bounds[2])
     scale = length * span / top if top > 0 and np.isfinite(top) else 0.0
-    p0 = np.asarray(starts, np.float64)[:n]
-    vec = g * scale
+    return arrow_pairs(np.asarray(starts, np.float64)[:n], g * scale, head)
+
+
+def arrow_pairs(p0: np.ndarray, vec: np.ndarray, head: float = 0.3) -> np.ndarray:
+    """Arrows from ``p0`` along ``vec`` (data units) as (6N, 2) float32 end points for
+    connect="pairs": the shaft and two head strokes, each the shaft turned back by +-150 degrees,
+    ``head`` of its length."""
+    p0 = np.asarray(p0, np.float64).reshape(-1, 2)
+    vec = np.asarray(vec, np.float64).reshape(-1, 2)
+    n = len(p0)
     p1 = p0 + vec
-    # head strokes: the shaft turned back by +-150 degrees, a third of its length
     c, s = np.cos(np.radians(150)), np.sin(np.radians(150))
     left = np.stack([c * vec[:, 0] - s * vec[:, 1], s * vec[:, 0] + c * vec[:, 1]], 1) * head
     right = np.stack([c * vec[:, 0] + s * vec[:, 1], -s * vec[:, 0] + c * vec[:, 1]], 1) * head

@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 from ganplay.engine.scenes import SCENES, make_scene
 from ganplay.engine.scenes.base import Arrows, Curve, Heatmap, Param, Plot, Points, Scene, SceneFrame, Segments, VLine
 
+from ganplay.live.layers import arrow_pairs
+
 from .visuals import D_CMAP
 
 TICK_MS = 33
@@ -46,21 +48,6 @@ def colour(c: str) -> str:
 
 def _pen(c: str, style: str = "solid", width: float = 1.5) -> Any:
     return pg.mkPen(colour(c), width=width, style=_STYLE.get(style, Qt.PenStyle.SolidLine))
-
-
-def arrow_segments(start: np.ndarray, delta: np.ndarray, head: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
-    """Shaft and two barbs per arrow as pairs of points (for ``connect="pairs"``)."""
-    start = np.asarray(start, float).reshape(-1, 2)
-    delta = np.asarray(delta, float).reshape(-1, 2)
-    tip = start + delta
-    ang = np.arctan2(delta[:, 1], delta[:, 0])
-    length = np.hypot(delta[:, 0], delta[:, 1]) * head
-    pts = [start, tip]
-    for side in (+1, -1):
-        a = ang + math.pi + side * 0.45
-        pts += [tip, tip + np.column_stack([np.cos(a), np.sin(a)]) * length[:, None]]
-    seg = np.stack(pts, axis=1).reshape(-1, 2)  # (n * 6, 2): three pairs per arrow
-    return seg[:, 0], seg[:, 1]
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -184,7 +171,8 @@ class _PlotView:
                 else:
                     item.setData(it.x, it.y, pen=pen, fillLevel=None)
             elif isinstance(it, Arrows):
-                x, y = arrow_segments(it.start, it.delta)
+                seg = arrow_pairs(it.start, it.delta)
+                x, y = seg[:, 0], seg[:, 1]
                 item.setData(x, y, pen=_pen(it.color, width=1))
             elif isinstance(it, Segments):
                 seg = np.asarray(it.xy, float).reshape(-1, 2)
