@@ -8,11 +8,15 @@ trainers between segments:
 
 - ``before``: torch's defaults: as many intra-op threads as cores, OpenMP's default (spinning)
   wait policy, the comparison in one process (batched where it can be);
-- ``after``: what ganplay does now: ``OMP_WAIT_POLICY=PASSIVE`` (set by the ``ganplay``
-  command before torch loads), ``threads.choose_threads(cfg)`` threads, and the comparison in
+- ``after``: what ganplay does now: one thread for the 2D recipes, the DCGAN's threads chosen
+  while it trains by ``threads.ThreadTuner`` (two or one, by the step rates it measures; the
+  child keeps its tuner from segment to segment as a run would, so a busy segment includes the
+  tuner noticing the load), OpenMP's default wait policy, and the comparison in
   ``threads.choose_workers`` worker processes of one thread each;
-- ``one`` (only with ``--variants``): passive OpenMP, one thread for everything, the comparison
-  in one process: what the DCGAN's second thread and the compare workers add.
+- ``one`` (only with ``--variants``): one thread for everything, the comparison in one process:
+  what the DCGAN's second thread and the compare workers add;
+- ``passive`` (only with ``--variants``): the previous choice: ``OMP_WAIT_POLICY=PASSIVE`` and
+  ``choose_threads`` (two threads for the DCGAN, always).
 
 Every round runs each load level (0, 1, 2 busy processes, ``python -c "while True: pass"``
 started and killed here) and in it every workload with both variants (the order alternates per
@@ -48,7 +52,8 @@ SINGLE = ("stable", "wgan-gp", "ganlab", "dcgan", "vanilla", "lsgan")
 COMPARE = ("vanilla", "stable", "wgan-gp", "lsgan")
 WORKLOADS = SINGLE + ("compare",)
 VARIANTS = ("before", "after")   # the default; "one" on request
-LONG = {"dcgan": 2.5, "compare": 2.0}   # segment length factors: slow steps need longer segments
+LONG = {"dcgan": 5.0, "compare": 2.0}
+TUNED = ("dcgan",)   # workloads whose threads ganplay chooses while training (threads.ThreadTuner)   # segment length factors: slow steps need longer segments
 
 
 # ---------------------------------------------------------------------- the child: one variant
@@ -67,15 +72,16 @@ class Workload:
     def __init__(self, name: str, variant: str):
         import torch
 
-        from ganplay.engine.threads import choose_threads, choose_workers
+        from ganplay.engine.threads import choose_threads, choose_workers, tuner_for
 
         self.name = name
+        self.tuner = None
         self.default_threads = torch.get_num_threads()
         if name == "compare":
             from ganplay.engine.population import Population
 
             cfgs = [_config(p) for p in COMPARE]
-            workers = choose_workers(cfgs) if variant == "after" else 0
+            workers = choose_workers(cfgs) if variant in ("after", "passive") else 0
             self.pop = Population(cfgs, list(COMPARE), device="cpu", workers=workers)
             self.threads = {"after": max(choose_threads(c) for c in cfgs), "one": 1}.get(
                 variant, self.default_threads)
@@ -86,14 +92,17 @@ class Workload:
 
             cfg = _config(name)
             self.trainer = Trainer(cfg, device="cpu")
-            self.threads = {"after": choose_threads(cfg), "one": 1}.get(variant, self.default_threads)
-            self.note = ""
+            if variant == "after":
+                self.tuner = tuner_for(cfg)
+            self.threads = {"after": choose_threads(cfg, passive=True), "one": 1,
+                            "passive": choose_threads(cfg, passive=True)}.get(variant, self.default_threads)
+            self.note = "tuned" if self.tuner else ""
 
     def segment(self, seconds: float) -> tuple[int, float]:
         """Steps for at least ``seconds`` (at least one step): (steps, wall seconds)."""
         import torch
 
-        if torch.get_num_threads() != self.threads:
+        if self.tuner is None and torch.get_num_threads() != self.threads:
             torch.set_num_threads(self.threads)
         n, t0 = 0, time.perf_counter()
         if self.name == "compare":
@@ -103,7 +112,10 @@ class Workload:
                 chunk *= 2
         else:
             while n == 0 or time.perf_counter() - t0 < seconds:
+                ts = time.perf_counter()
                 self.trainer.step()
+                if self.tuner is not None:
+                    self.tuner.observe(time.perf_counter() - ts)
                 n += 1
         return n, time.perf_counter() - t0
 
@@ -118,9 +130,13 @@ def child(variant: str, names: list[str]) -> None:
     out.write(json.dumps({n: {"threads": w.threads, "note": w.note} for n, w in loads.items()}) + "\n")
     out.flush()
     for line in sys.stdin:
-        name, secs = line.split()
+        name, secs, settle = line.split()
+        if float(settle) > 0:
+            loads[name].segment(float(settle))   # not measured: a tuner meets the new load first
         steps, wall = loads[name].segment(float(secs))
-        out.write(json.dumps({"steps": steps, "wall": wall}) + "\n")
+        tuner = loads[name].tuner
+        out.write(json.dumps({"steps": steps, "wall": wall, "tuner": None if tuner is None else
+                              [tuner.current, {k: round(v, 2) for k, v in tuner.rates.items()}, tuner.switches]}) + "\n")
         out.flush()
     for w in loads.values():
         if w.name == "compare":
@@ -157,8 +173,8 @@ class Child:
         env = dict(os.environ)
         env.pop("OMP_WAIT_POLICY", None)
         env.pop("OMP_NUM_THREADS", None)
-        if variant in ("after", "one"):
-            env["OMP_WAIT_POLICY"] = "PASSIVE"   # what the ganplay command sets before torch loads
+        if variant == "passive":
+            env["OMP_WAIT_POLICY"] = "PASSIVE"   # what the ganplay command set before torch loaded
         self.variant = variant
         self.proc = subprocess.Popen([sys.executable, __file__, "--child", variant, "--workloads", ",".join(names)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
@@ -166,10 +182,12 @@ class Child:
     def ready(self) -> dict:
         return json.loads(self.proc.stdout.readline())
 
-    def segment(self, name: str, seconds: float) -> float:
-        self.proc.stdin.write(f"{name} {seconds}\n")
+    def segment(self, name: str, seconds: float, settle: float = 0.0) -> float:
+        self.proc.stdin.write(f"{name} {seconds} {settle}\n")
         self.proc.stdin.flush()
         r = json.loads(self.proc.stdout.readline())
+        if r.get("tuner") and os.environ.get("GANPLAY_BENCH_DEBUG"):
+            print(f"  {name} {self.variant}: {r['steps'] / r['wall']:.2f} steps/s; tuner {r['tuner']}", flush=True)
         return r["steps"] / r["wall"]
 
     def close(self) -> None:
@@ -181,7 +199,7 @@ class Child:
 
 
 def run(names: list[str], variants: list[str], hogs: list[int], rounds: int, seconds: float,
-        log=print) -> dict:
+        log=print, settle: float = 0.0) -> dict:
     """rates[(workload, variant, hogs)] = steps/s per round; plus the background and info."""
     rates: dict[tuple[str, str, int], list[float]] = {}
     background: list[float] = []
@@ -211,7 +229,8 @@ def run(names: list[str], variants: list[str], hogs: list[int], rounds: int, sec
                     order = variants if r % 2 == 0 else variants[::-1]
                     for v in order:
                         rates.setdefault((name, v, level), []).append(
-                            children[v].segment(name, seconds * LONG.get(name, 1.0)))
+                            children[v].segment(name, seconds * LONG.get(name, 1.0),
+                                                settle if name in TUNED else 0.0))
     finally:
         for p in busy:
             p.kill()
@@ -276,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workloads", default=",".join(WORKLOADS))
     ap.add_argument("--hogs", default="0,1,2", help="busy processes per load level (0 first: the baseline)")
     ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--settle", type=float, default=6.0,
+                    help="seconds of the DCGAN trained unmeasured before each of its segments, every variant "
+                         "(the tuner has then met the segment's load, as in a long run; 0: measure from the "
+                         "load's first second)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     names = [n.strip() for n in args.workloads.split(",") if n.strip()]
@@ -290,8 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count()
     t0 = time.perf_counter()
     print(f"{cores} cores; load {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {args.rounds} rounds, "
-          f"segments of {args.seconds} s (dcgan x{LONG['dcgan']}, compare x{LONG['compare']})", flush=True)
-    res = run(names, variants, hogs, args.rounds, args.seconds, log=lambda s: print(s, flush=True))
+          f"segments of {args.seconds} s (dcgan x{LONG['dcgan']} after {args.settle} s unmeasured, compare x{LONG['compare']})", flush=True)
+    res = run(names, variants, hogs, args.rounds, args.seconds, log=lambda s: print(s, flush=True),
+              settle=args.settle)
     print()
     print(report(res, names, variants, hogs))
     print(f"\n{time.perf_counter() - t0:.0f} s; load at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -23,9 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ganplay.engine.threads import choose_threads, passive_openmp  # noqa: E402
-
-passive_openmp()   # as the ganplay command does, before torch loads
+from ganplay.engine.threads import choose_threads  # noqa: E402
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402

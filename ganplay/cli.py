@@ -71,22 +71,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     trainer = Trainer(cfg)
     if trainer.device_message:
         print(f"ganplay: {trainer.device_message}", file=sys.stderr)
-    _use_threads(trainer, args.quiet)
-    return _train_and_save(args, trainer, run_dir, None, cfg.train.steps, None)
+    tuner = _use_threads(trainer, args.quiet)
+    return _train_and_save(args, trainer, run_dir, None, cfg.train.steps, None, tuner)
 
 
-def _use_threads(trainer: Any, quiet: bool) -> None:
-    """Torch's intra-op threads for this run (engine.threads.choose_threads), said on stderr."""
+def _use_threads(trainer: Any, quiet: bool) -> Any:
+    """Torch's intra-op threads for this run, said on stderr: one choice
+    (engine.threads.choose_threads), or a ThreadTuner that chooses while training."""
     import torch
 
-    from .engine.threads import choose_threads, use_threads
+    from .engine.threads import tuner_for
 
-    use_threads(choose_threads(trainer.cfg))
+    tuner = tuner_for(trainer.cfg)
     n = torch.get_num_threads()
     if not quiet:
         how = "auto" if trainer.cfg.train.threads == 0 else "train.threads"
-        print(f"ganplay: training on {trainer.device.type} with {n} torch thread{'s' if n > 1 else ''} ({how})",
-              file=sys.stderr)
+        many = f"1 or {tuner.most} torch threads, measured while training" if tuner else \
+            f"{n} torch thread{'s' if n > 1 else ''}"
+        print(f"ganplay: training on {trainer.device.type} with {many} ({how})", file=sys.stderr)
+    return tuner
 
 
 def _resume(args: argparse.Namespace, cfg: Any) -> int:
@@ -111,11 +114,12 @@ def _resume(args: argparse.Namespace, cfg: Any) -> int:
         trainer.set("train.threads", args.threads)
     if args.tensorboard:
         trainer.set("train.tensorboard", True)
-    _use_threads(trainer, args.quiet)
+    tuner = _use_threads(trainer, args.quiet)
     # the run's config then reads like that of one straight run of the total length
     trainer.set("train.steps", trainer.step_count + steps)
     out = Path(args.out) if args.out else run_dir
-    return _train_and_save(args, trainer, out, history, steps, trainer.step_count if out == run_dir else None)
+    return _train_and_save(args, trainer, out, history, steps, trainer.step_count if out == run_dir else None,
+                           tuner)
 
 
 @contextlib.contextmanager
@@ -149,7 +153,7 @@ def _sigint_stops():
 
 
 def _train_and_save(args: argparse.Namespace, trainer: Any, run_dir: Path, history: Any, steps: int,
-                    saved_step: int | None) -> int:
+                    saved_step: int | None, tuner: Any = None) -> int:
     """Train, saving the run folder every --save-every seconds, on Ctrl-C and at the end.
 
     ``saved_step``: the step of the state ``run_dir`` already holds (None: none), so a failed
@@ -172,8 +176,8 @@ def _train_and_save(args: argparse.Namespace, trainer: Any, run_dir: Path, histo
 
     with _sigint_stops() as stop:
         try:
-            history, metrics = train(trainer, steps, history, on_log=on_log,
-                                     stop=stop, save=save, save_every=max(0.0, args.save_every))
+            history, metrics = train(trainer, steps, history, on_log=on_log, stop=stop, save=save,
+                                     save_every=max(0.0, args.save_every), tuner=tuner)
             interrupted = bool(metrics.get("interrupted"))
             if tb is not None:
                 tb.finish(trainer, metrics)
@@ -313,9 +317,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from .engine.threads import passive_openmp
-
-    passive_openmp()   # before torch loads, here and in every training process started from here
     if not argv:
         from .ui.app import main as gui_main
 

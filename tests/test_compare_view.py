@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from ganplay.engine.config import Config, apply_overrides  # noqa: E402
+from ganplay.engine.threads import available_cores  # noqa: E402
 from ganplay.engine.trainer import Trainer  # noqa: E402
 from ganplay.live.compare_loop import N_FAKE, SURFACE_RES  # noqa: E402
 from ganplay.ui.compare_view import CompareView  # noqa: E402
@@ -49,7 +50,9 @@ def _step_of(v: CompareView) -> int:
 
 
 def test_play_pause_step_draws_every_multiple(qtbot, view) -> None:
-    assert view.plan == ["batched (2): ns, hinge-sn", "one by one: unrolled"]
+    # on 2+ cores the members train in worker processes of one thread each, as `ganplay compare`
+    workers = ["in 2 worker processes of 1 thread each"] if available_cores() >= 2 else []
+    assert view.plan == ["batched (2): ns, hinge-sn", "one by one: unrolled"] + workers
     view.play()
     qtbot.waitUntil(lambda: _step_of(view) >= 5, timeout=20000)
     view.pause()
@@ -112,7 +115,10 @@ def test_picker_builds_a_variation_of_the_base_config(qtbot, view) -> None:
     assert len(view.multiples) == 2
     assert [c.model.spectral_norm for c in view.configs] == [False, True]
     assert all(c.data.name == "grid" and c.loss.name == "lsgan" for c in view.configs)
-    assert view.plan == ["batched (2): " + ", ".join(view.labels)]
+    if available_cores() >= 2:   # one member per worker process beats batching both on one core
+        assert view.plan == ["one by one: " + ", ".join(view.labels), "in 2 worker processes of 1 thread each"]
+    else:
+        assert view.plan == ["batched (2): " + ", ".join(view.labels)]
     live = view.worker
     view.presets_edit.setText("vanilla")          # one recipe is not a comparison
     view.choice.setCurrentIndex(view.choice.findData("chosen"))

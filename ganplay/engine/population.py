@@ -221,12 +221,14 @@ class Population:
         except Exception:
             pass
 
-    def close(self) -> None:
-        """End the worker processes (if any); the members' last pulled states stay readable."""
+    def close(self, wait: bool = True) -> None:
+        """End the worker processes (if any); the members' last pulled states stay readable.
+        ``wait`` False: tell them to end and return at once (a window closing); each ends after
+        the chunk of steps it is on."""
         pool = getattr(self, "_pool", None)
         if pool is not None:
             self._pool = None
-            pool.close()
+            pool.close(wait)
 
     @property
     def workers(self) -> int:
@@ -448,13 +450,19 @@ class _Pool:
             raise WorkerError(f"compare worker {w + 1} failed:\n{value}")
         return value
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         for p in self.procs:
             try:
                 _send(p.stdin, ("close", None))
                 p.stdin.close()
             except (OSError, ValueError):
                 pass
+        if not wait:
+            for p in self.procs:
+                if p.stdout is not None:
+                    p.stdout.close()
+            self.procs = []
+            return
         for p in self.procs:
             try:
                 p.wait(5.0)

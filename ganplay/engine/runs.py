@@ -228,14 +228,15 @@ def load_run(run_dir: str | Path, device: str | None = None) -> tuple[Trainer, d
 def train(trainer: Trainer, steps: int, history: History | None = None,
           on_log: Callable[[dict[str, Any]], None] | None = None, *,
           stop: Callable[[], bool] | None = None, save: Callable[[History], None] | None = None,
-          save_every: float = 0.0) -> tuple[History, dict[str, Any]]:
+          save_every: float = 0.0, tuner: Any = None) -> tuple[History, dict[str, Any]]:
     """Train ``steps`` more steps, logging and evaluating as the config says.
 
     Returns the history and the final metrics. A divergence stops the loop; the trainer keeps
     its last good weights and the metrics carry ``stopped`` with the reason. ``stop`` is asked
     after every step: when it says True the loop ends there, between two steps, and the metrics
     are only ``steps`` and ``interrupted`` (no evaluation). ``save(history)`` is called between
-    steps every ``save_every`` seconds of training (0: never).
+    steps every ``save_every`` seconds of training (0: never). ``tuner`` (an
+    ``engine.threads.ThreadTuner``) is told how long each step took and sets torch's threads.
     """
     tc = trainer.cfg.train
     history = history or History()
@@ -247,11 +248,14 @@ def train(trainer: Trainer, steps: int, history: History | None = None,
     for _ in range(steps):
         if stop is not None and stop():
             break
+        ts = time.perf_counter()
         try:
             s = trainer.step()
         except TrainingDiverged as exc:
             stopped = str(exc)
             break
+        if tuner is not None:
+            tuner.observe(time.perf_counter() - ts)
         done += 1
         n = s.step
         row: dict[str, Any] | None = None

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Sequence
+import time
+from typing import Any, Callable, Sequence
 
 # The DCGAN's convolutions (batch 64, 64-128 channels on 7x7 and 14x14) are large enough to share;
 # measured on 2 cores, quiet and beside a busy process (README, "Threads").
@@ -161,3 +162,149 @@ def choose_workers(cfgs: Sequence[Any], steps: int | None = None, cores: int | N
         if alone - spread < WORKER_START_S:
             return 0
     return n
+
+
+# ---------------------------------------------------------------------- choosing while training
+class ThreadTuner:
+    """Torch's intra-op threads for a workload that may use more than one (the DCGAN, very wide
+    MLPs), chosen while it trains by measuring: the step rate on ``most`` threads and on one, in
+    turn, keeping the faster.
+
+    Measured on 2 cores (README, "Threads"): the DCGAN quiet trains at ~11 steps/s on two threads
+    and ~6 on one; beside one CPU-bound process two threads fall to ~3.5 (each operation's
+    barrier waits for a thread the scheduler has parked) while one keeps ~6. No fixed count is
+    right for both, and OpenMP's passive wait policy, which helps two threads beside a busy
+    process, costs 10-15 % quiet. So the training loop times its steps and calls :meth:`observe`;
+    the tuner re-measures the other count when the rate falls by a quarter (load arrived), when
+    a core it gave up is idle again (load left; ``/proc/stat``), and otherwise every
+    :data:`RECHECK_S` seconds; a probe costs under a second of the slower rate, about 1 % of a
+    long run.
+    """
+
+    WINDOW_S = 0.75        # one measurement: at least this long ...
+    MIN_STEPS = 4          # ... and this many steps
+    SETTLE_STEPS = 1       # steps after a switch that are not measured (the new team starts)
+    RECHECK_S = (10.0, 20.0, 30.0)   # hold before re-measuring the other count; grows while the choice stands
+    DROP = 0.75            # a held rate below this share of the chosen rate: re-measure now
+
+    IDLE_CORE = 0.6        # idle share of a core (machine-wide) that says a dropped thread may run again
+
+    def __init__(self, most: int, set_threads: Callable[[int], Any] | None = None,
+                 clock: Callable[[], float] = time.perf_counter,
+                 idle_cores: Callable[[], float | None] | None = None):
+        self.most = max(1, int(most))
+        self._set = set_threads or use_threads
+        self._clock = clock
+        self._idle = idle_cores or IdleCores()
+        self._idle_probed = False   # an idle machine already failed to bring the threads back
+        self.current = self.most
+        self.rates: dict[int, float] = {}
+        self.switches = 0
+        self._queue: list[int] = [1] if self.most > 1 else []   # counts still to measure in this probe
+        self._probing = bool(self._queue)
+        self._ref = 0.0
+        self._last_choice: int | None = None
+        self._recheck = 0
+        self._hold_since = clock()
+        self._settle = 0
+        self._times: list[float] = []
+        self._set(self.current)
+
+    @property
+    def threads(self) -> int:
+        return self.current
+
+    def observe(self, seconds: float) -> None:
+        """One training step took ``seconds``; may change torch's threads for the next ones."""
+        if self.most <= 1:
+            return
+        if self._settle > 0:
+            self._settle -= 1
+            return
+        self._times.append(seconds)
+        if len(self._times) < self.MIN_STEPS or sum(self._times) < self.WINDOW_S:
+            return
+        ts = sorted(self._times)
+        kept = ts[: max(1, len(ts) - len(ts) // 10)]   # a GC pause or one preempted step is not the rate
+        rate = len(kept) / sum(kept)
+        self._times = []
+        self.rates[self.current] = rate
+        if self._probing:
+            if self._queue:
+                self._switch(self._queue.pop(0))
+                return
+            self._choose()
+            return
+        held = self._clock() - self._hold_since
+        idle = self._idle()   # machine-wide idle cores since the last window (None: not known here)
+        # on fewer threads than it may use, the rate barely shows the load leaving; idle cores do
+        freed = (self.current < self.most and not self._idle_probed and idle is not None
+                 and idle >= self.IDLE_CORE * (self.most - self.current))
+        if rate < self.DROP * self._ref or held >= self.RECHECK_S[self._recheck] or freed:
+            if rate < self.DROP * self._ref:
+                self._recheck = 0
+            self._idle_probed = freed
+            self._probing = True
+            self._switch(1 if self.current != 1 else self.most)
+
+    def _choose(self) -> None:
+        self._probing = False
+        before = self.current
+        best = max(self.rates, key=lambda n: (self.rates[n], -n))   # a tie: fewer threads
+        if best == self._last_choice:
+            self._recheck = min(self._recheck + 1, len(self.RECHECK_S) - 1)
+        else:
+            self._recheck = 0
+        if best != self._last_choice:
+            self._idle_probed = False
+        self._last_choice = best
+        self._ref = self.rates[best]
+        self._hold_since = self._clock()
+        if best != before:
+            self._switch(best)
+
+    def _switch(self, n: int) -> None:
+        if n != self.current:
+            self.current = n
+            self.switches += 1
+            self._set(n)
+        self._settle = self.SETTLE_STEPS
+        self._times = []
+
+
+class IdleCores:
+    """Idle cores of the whole machine between two calls, from ``/proc/stat`` (Linux); None
+    where it cannot be read."""
+
+    def __init__(self) -> None:
+        self._last = self._read()
+
+    @staticmethod
+    def _read() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat", "rb") as f:
+                parts = f.readline().split()
+        except OSError:
+            return None
+        if len(parts) < 5 or parts[0] != b"cpu":
+            return None
+        vals = [int(x) for x in parts[1:9]]
+        return vals[3] + vals[4], sum(vals)   # idle + iowait, all
+
+    def __call__(self) -> float | None:
+        now = self._read()
+        last, self._last = self._last, now
+        if now is None or last is None or now[1] <= last[1]:
+            return None
+        return (now[0] - last[0]) / (now[1] - last[1]) * available_cores()
+
+
+def tuner_for(cfg: Any, cores: int | None = None) -> ThreadTuner | None:
+    """A :class:`ThreadTuner` for training ``cfg`` when it may use more than one thread (the
+    DCGAN, very wide MLPs, on the CPU, ``train.threads`` = auto); None otherwise, with torch's
+    threads set to the one choice (:func:`choose_threads`)."""
+    most = choose_threads(cfg, cores, passive=True)
+    if cfg.train.threads > 0 or most <= 1:
+        use_threads(choose_threads(cfg, cores))
+        return None
+    return ThreadTuner(most)

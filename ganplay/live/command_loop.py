@@ -47,6 +47,8 @@ class CommandLoop:
         self._auto_threads = torch_threads is None
         self.torch_threads = torch_threads or default_threads()
         self._threads_for: Any = None
+        # engine.threads.ThreadTuner while the engine may use several threads; fed by the loop's steps
+        self.tuner: Any = None
         self.running = False
         self.handled: Counter[str] = Counter()   # commands handled, by type name (Describe shows it)
         self._dirty = True
@@ -95,10 +97,18 @@ class CommandLoop:
         if not cfgs or key == self._threads_for:
             return
         self._threads_for = key
-        from ganplay.engine.threads import choose_threads, use_threads
+        from ganplay.engine.threads import ThreadTuner, choose_threads, use_threads
 
+        self.tuner = None
         asked = max(c.train.threads for c in cfgs)
-        use_threads(asked if asked > 0 else min(self.torch_threads, max(choose_threads(c) for c in cfgs)))
+        if asked > 0:
+            use_threads(asked)
+            return
+        most = min(self.torch_threads, max(choose_threads(c, passive=True) for c in cfgs))
+        if most > 1 and len(cfgs) == 1:
+            self.tuner = ThreadTuner(most)   # one or more, measured while it trains (the DCGAN)
+        else:
+            use_threads(min(self.torch_threads, max(choose_threads(c) for c in cfgs)))
 
     def busy(self) -> bool:
         """True while there is training to do (the queue is then polled, not waited on)."""
@@ -114,18 +124,24 @@ class CommandLoop:
     def maybe_publish(self) -> None:
         """Send a frame if one is due."""
 
+    def teardown(self) -> None:
+        """Runs last, however the loop ended (worker processes, files)."""
+
     # ------------------------------------------------------------------ the loop
     def run(self, first: P.Command | None = None) -> None:
-        self.setup()
-        if first is not None:
-            self.dispatch(first)
-        while not self._stopped():
-            if not self._handle_commands():
-                break
-            if self.busy():
-                self.train_a_little()
-            self.maybe_publish()
-        self.running = False
+        try:
+            self.setup()
+            if first is not None:
+                self.dispatch(first)
+            while not self._stopped():
+                if not self._handle_commands():
+                    break
+                if self.busy():
+                    self.train_a_little()
+                self.maybe_publish()
+        finally:
+            self.running = False
+            self.teardown()
 
     def _handle_commands(self) -> bool:
         busy = self.busy()

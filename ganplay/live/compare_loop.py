@@ -17,6 +17,8 @@ from .budget import Budget
 from .command_loop import CommandLoop
 
 SURFACE_RES = 48
+CHUNK_S = 0.03     # training between two looks at the command queue
+MAX_CHUNK = 256
 N_FAKE = 400
 N_REAL = 400
 
@@ -45,13 +47,21 @@ class CompareFrame:
 
 class CompareLoop(CommandLoop):
     """Owns the Population: builds it on ``BuildComparison``, trains all members, publishes
-    ``CompareFrame``s (small multiples) and ranking metrics at bounded rates."""
+    ``CompareFrame``s (small multiples) and ranking metrics at bounded rates.
+
+    On a CPU with 2+ cores the members train in worker processes of one thread each
+    (``threads.choose_workers``), like ``ganplay compare``: the cores do independent work instead
+    of splitting tiny operations. The workers then run a chunk of steps per request, sized so a
+    chunk takes about :data:`CHUNK_S` and commands are still answered within ~50 ms."""
 
     commands = P.COMPARE_COMMANDS
 
-    def __init__(self, *args: Any, population: Any = None, **kwargs: Any):
+    def __init__(self, *args: Any, population: Any = None, workers: int | None = None, **kwargs: Any):
         self._init: tuple[list, list | None, Any] = ([], None, None)
         self.pop: Any = population
+        self._own_pop = population is None   # a population handed in is the caller's to close
+        self._workers = workers               # None: threads.choose_workers decides
+        self._chunk = 1
         self.frame_budget = Budget(0.10, 1 / 15)
         self.metrics_budget = Budget(0.05, 1.0)
         self._z_seed = 1
@@ -80,16 +90,36 @@ class CompareLoop(CommandLoop):
                 "labels": None if pop is None else list(pop.labels)}
 
     def _build(self) -> None:
-        from ganplay.engine.population import Population
+        from ganplay.engine.population import Population, WorkerError
+        from ganplay.engine.threads import choose_workers
 
         configs, labels, points = self._init
+        self._close_pop()
+        workers = choose_workers(configs) if self._workers is None else self._workers
         try:
-            self.pop = Population(configs, labels, points=points)
+            try:
+                self.pop = Population(configs, labels, points=points, workers=workers)
+            except (OSError, WorkerError) as exc:   # no worker processes here: train in this one
+                if not workers:
+                    raise
+                self.emit(P.Failed("Compare", f"the comparison trains in one process: its worker processes "
+                                              f"did not start ({exc})"))
+                self.pop = Population(configs, labels, points=points, workers=0)
         except Exception as exc:
             self.pop = None
             self.emit(P.Failed("Compare", f"cannot build the comparison: {exc}"))
             return
+        self._own_pop = True
+        self._chunk = 1
         self._installed()
+
+    def _close_pop(self, wait: bool = True) -> None:
+        if self.pop is not None and self._own_pop:
+            self.pop.close(wait)
+        self.pop = None
+
+    def teardown(self) -> None:
+        self._close_pop(wait=False)   # the window is closing: its workers end on their own
 
     def _installed(self) -> None:
         assert self.pop is not None
@@ -114,8 +144,7 @@ class CompareLoop(CommandLoop):
     def _step(self, cmd: P.Step) -> None:
         self.running = False
         if self.pop is not None:
-            for _ in range(max(1, int(cmd.n))):
-                self.pop.step()
+            self._train(max(1, int(cmd.n)))
         self.frame_budget.force()
         self.metrics_budget.force()
 
@@ -141,17 +170,37 @@ class CompareLoop(CommandLoop):
         else:
             self.emit(P.ComparisonExported(cmd.path))
 
+    def _train(self, steps: int) -> int:
+        """``steps`` steps of every member; a worker that failed stops the comparison, with why."""
+        from ganplay.engine.population import WorkerError   # (torch: not at import, the GUI imports this)
+
+        try:
+            return self.pop.run(steps)
+        except WorkerError as exc:
+            self.running = False
+            self.emit(P.Failed("Compare", f"training stopped: {exc}"))
+            return 0
+
     def train_a_little(self) -> None:
-        t_end = time.perf_counter() + 0.03   # answer commands at least every ~30 ms (+ one step)
-        n = 0
-        while True:
-            self.pop.step()
-            n += 1
-            if self.pop.all_stopped:
-                self.running = False
-                break
-            if time.perf_counter() >= t_end:
-                break
+        if self.pop.workers:
+            # the workers train a chunk without waiting for each other between steps
+            t0 = time.perf_counter()
+            n = self._train(self._chunk)
+            took = time.perf_counter() - t0
+            if took < CHUNK_S / 2:
+                self._chunk = min(self._chunk * 2, MAX_CHUNK)
+            elif took > 2 * CHUNK_S and self._chunk > 1:
+                self._chunk //= 2
+        else:
+            t_end = time.perf_counter() + CHUNK_S   # answer commands at least every ~30 ms (+ one step)
+            n = 0
+            while True:
+                self.pop.step()
+                n += 1
+                if self.pop.all_stopped or time.perf_counter() >= t_end:
+                    break
+        if self.pop is not None and self.pop.all_stopped:
+            self.running = False
         t0, k = self._rate
         self._rate = (t0, k + n)
         self._dirty = True

@@ -376,6 +376,7 @@ class TrainLoop(CommandLoop):
             last = not self.running or (self.stop_at and tr.step_count + 1 >= self.stop_at)
             rec = (Recorder(tr, "formulas") if last or (i == n - 1 and self.frame_budget.due(time.perf_counter()))
                    else None)
+            ts = time.perf_counter()
             try:
                 tr, s, fallback = step_with_fallback(tr, mode, rec)
             except TrainingDiverged as exc:
@@ -392,6 +393,8 @@ class TrainLoop(CommandLoop):
             if fallback:  # CUDA failed mid-training: the same run goes on on the CPU
                 self._install(tr)
                 self.emit(P.DeviceFallback(fallback, str(tr.device)))
+            elif self.tuner is not None and mode == "both" and self.running and not self.speed:
+                self.tuner.observe(time.perf_counter() - ts)   # full-speed play only: a real rate
             self._stats.append(get(s))
             if rec is not None and not fallback:
                 self._keep_formulas(rec.trace)
