@@ -122,15 +122,56 @@ def measure_round(app, view, seconds: float) -> dict:
     }
 
 
-def measure(app, names: list[str], rounds: int, seconds: float, idle_seconds: float | None = None) -> dict:
+def same_shaped(n: int = 8):
+    """``n`` recipes of one shape that differ in their loss (bench/compare_throughput.py's):
+    ring, MLP 2 x 128, batch 256, latent 2; ns, hinge, lsgan, minimax, twice."""
+    from ganplay.engine.config import Config, apply_overrides
+
+    losses = ("ns", "hinge", "lsgan", "minimax") * 2
+    base = ["data.name=ring", "model.g_depth=2", "model.g_width=128", "model.d_depth=2", "model.d_width=128",
+            "train.batch_size=256", "model.latent_dim=2", "train.steps=1000000"]
+    cfgs = [apply_overrides(Config(), base + [f"loss.name={losses[i]}", f"train.seed={i // 4}"]).validate()
+            for i in range(n)]
+    return cfgs, [f"{losses[i]} #{i // 4 + 1}" for i in range(n)]
+
+
+class Sequential:
+    """The reference: the same recipes one after another on one thread in this process."""
+
+    def __init__(self, configs) -> None:
+        import torch
+
+        from ganplay.engine.trainer import Trainer
+
+        torch.set_num_threads(1)
+        self.trainers = [Trainer(c.copy(), device="cpu") for c in configs]
+
+    def rate(self, seconds: float) -> float:
+        """GAN steps/s over at least ``seconds`` (whole sweeps over the recipes)."""
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            for t in self.trainers:
+                t.step()
+                n += 1
+        return n / (time.perf_counter() - t0)
+
+
+def measure(app, names: list[str], rounds: int, seconds: float, idle_seconds: float | None = None,
+            configs=None, labels=None) -> dict:
     """Interleaved rounds for both backends and the idle baseline; per-round figures.
 
     Returns {"thread": [round, ...], "process": [...], "idle": [...], "labels", "steps",
-    "stopped"}, each round a dict with p50/p99/max (ms), ticks, gan_sps, fps."""
+    "stopped"}, each round a dict with p50/p99/max (ms), ticks, gan_sps, fps. With ``configs``
+    given (``--same-shaped``) each round also times the :class:`Sequential` reference
+    ("sequential": GAN steps/s per round)."""
     from ganplay.engine.config import Config
     from ganplay.engine.population import preset_configs
 
-    configs, labels = preset_configs(names, Config())   # as the window's "Recipes" choice
+    reference = None
+    if configs is None:
+        configs, labels = preset_configs(names, Config())   # as the window's "Recipes" choice
+    else:
+        reference = Sequential(configs)
     idle_s = min(seconds, IDLE_S) if idle_seconds is None else idle_seconds
     # Both windows stay open for the whole run (a fresh process and 8 GANs per round would cost
     # more than the rounds); the one not measured is paused: no frames, its loop just waits.
@@ -142,9 +183,12 @@ def measure(app, names: list[str], rounds: int, seconds: float, idle_seconds: fl
                    "both comparisons to be built")
         res: dict = {b: [] for b in BACKENDS}
         res["idle"] = []
+        res["sequential"] = []
         for _ in range(rounds):
             for b in BACKENDS:
                 res[b].append(measure_round(app, views[b], seconds))
+            if reference is not None:   # both windows paused: their processes wait
+                res["sequential"].append(reference.rate(seconds))
             late = timer_lateness(idle_s)
             res["idle"].append({"p50": quantile(late, 0.50), "p99": quantile(late, 0.99),
                                 "max": max(late) if late else float("nan"), "ticks": len(late),
@@ -184,10 +228,17 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5, help="thread/process/idle rounds")
     ap.add_argument("--seconds", type=float, default=6.0, help="measured seconds per backend per round")
     ap.add_argument("--presets", default=DEFAULT_PRESETS, help="comma-separated recipes (2 to 8)")
+    ap.add_argument("--same-shaped", action="store_true",
+                    help="8 recipes of one shape that differ in their loss, against the same 8 one after "
+                         "another on one thread in this process (issue 24's >= 1.8x)")
     args = ap.parse_args()
     names = [n.strip() for n in args.presets.split(",") if n.strip()]
     if not 2 <= len(names) <= 8:
         ap.error("list 2 to 8 recipes")
+    configs = labels = None
+    if args.same_shaped:
+        configs, labels = same_shaped(8)
+        names = labels
 
     from PySide6.QtCore import QSettings, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
@@ -203,7 +254,7 @@ def main() -> int:
     load0 = os.getloadavg()
     t_start = time.perf_counter()
     try:
-        res = measure(app, names, args.rounds, args.seconds)
+        res = measure(app, names, args.rounds, args.seconds, configs=configs, labels=labels)
     finally:
         shutil.rmtree(settings_dir, ignore_errors=True)
     load1 = os.getloadavg()
@@ -228,6 +279,12 @@ def main() -> int:
     print(f"process / thread: GAN steps/s x{med(pr, 'gan_sps') / med(th, 'gan_sps'):.2f}, "
           f"timer p99 x{p99_pr / med(th, 'p99'):.2f}, frames/s x{med(pr, 'fps') / med(th, 'fps'):.2f} "
           f"(medians of the same run)")
+    if res["sequential"]:
+        seq = res["sequential"]
+        per_round = [p["gan_sps"] / q for p, q in zip(pr, seq)]
+        print(f"the same {len(names)} one after another on one thread in this process: {spread(seq, '.0f')} GAN "
+              f"steps/s; process window / sequential, per round: {min(per_round):.2f} / "
+              f"{statistics.median(per_round):.2f} / {max(per_round):.2f} (min / median / max; target >= 1.8)")
     verdict = "met" if p99_pr <= TARGET_P99_MS else "NOT met"
     print(f"target: timer p99 <= {TARGET_P99_MS:.0f} ms with the process backend (median of rounds): "
           f"{p99_pr:.1f} ms, {verdict}; worst round {max(r['p99'] for r in pr):.1f} ms")

@@ -169,6 +169,7 @@ class Population:
         if sorted(i for u in self.units for i in u) != list(range(len(cfgs))):
             raise ValueError(f"units {self.units} are not a partition of {len(cfgs)} members")
         self._pool: _Pool | None = None
+        self._inflight: int | None = None   # steps asked of the workers by start_run, not yet collected
         self._pulled: dict[int, tuple[int, int]] = {}
         assignment = assign_units(self.units, [step_cost(c) for c in cfgs], workers) if workers >= 2 else []
         if len(assignment) >= 2 and not in_process:
@@ -295,11 +296,31 @@ class Population:
                 return n
         return steps
 
+    def start_run(self, steps: int) -> None:
+        """With workers: ask each for ``steps`` steps and return at once; :meth:`finish_run`
+        collects them. In between this process may read the members' views as last pulled (a
+        frame drawn while the workers train) but must not ask the workers anything."""
+        assert self._pool is not None and self._inflight is None
+        self._pool.send(("step", steps))
+        self._inflight = steps
+
+    def finish_run(self) -> int:
+        """Wait for the steps :meth:`start_run` asked for; returns how many ran."""
+        assert self._pool is not None and self._inflight is not None
+        n, self._inflight = self._inflight, None
+        before = self.step_count
+        self._collect(n, self._pool.collect())
+        return self.step_count - before
+
     def _remote_steps(self, n: int) -> list[StepStats | None]:
+        assert self._pool is not None
+        return self._collect(n, self._pool.ask(("step", n)))
+
+    def _collect(self, n: int, answers: list[Any]) -> list[StepStats | None]:
         assert self._pool is not None
         out: list[StepStats | None] = [None] * len(self.members)
         done = 0
-        for (members, _), (ran, last, stopped) in zip(self._pool.layout, self._pool.ask(("step", n))):
+        for (members, _), (ran, last, stopped) in zip(self._pool.layout, answers):
             done = max(done, ran)
             for li, i in enumerate(members):
                 m = self.members[i]
@@ -431,13 +452,18 @@ class _Pool:
             self._answer(w)
 
     def ask(self, msg: Any, only: int | None = None) -> list[Any]:
-        ws = range(len(self.procs)) if only is None else [only]
-        for w in ws:
+        self.send(msg, only)
+        return self.collect(only)
+
+    def send(self, msg: Any, only: int | None = None) -> None:
+        for w in (range(len(self.procs)) if only is None else [only]):
             try:
                 _send(self.procs[w].stdin, msg)
             except (OSError, ValueError):
-                pass   # the answer below says why
-        return [self._answer(w) for w in ws]
+                pass   # the answer (collect) says why
+
+    def collect(self, only: int | None = None) -> list[Any]:
+        return [self._answer(w) for w in (range(len(self.procs)) if only is None else [only])]
 
     def _answer(self, w: int) -> Any:
         p = self.procs[w]

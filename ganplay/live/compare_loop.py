@@ -170,27 +170,48 @@ class CompareLoop(CommandLoop):
         else:
             self.emit(P.ComparisonExported(cmd.path))
 
-    def _train(self, steps: int) -> int:
-        """``steps`` steps of every member; a worker that failed stops the comparison, with why."""
+    def _train(self, steps: int, overlap: Callable[[], None] | None = None) -> int:
+        """``steps`` steps of every member; a worker that failed stops the comparison, with why.
+        ``overlap``: work for this process while the workers train (a frame from their last
+        pulled weights)."""
         from ganplay.engine.population import WorkerError   # (torch: not at import, the GUI imports this)
 
         try:
-            return self.pop.run(steps)
+            if overlap is None or not self.pop.workers or self.pop.all_stopped:
+                return self.pop.run(steps)
+            self.pop.start_run(steps)
+            try:
+                overlap()
+            finally:
+                n = self.pop.finish_run()
+            return n
         except WorkerError as exc:
             self.running = False
             self.emit(P.Failed("Compare", f"training stopped: {exc}"))
             return 0
 
+    def _frame_while_training(self) -> Callable[[], None] | None:
+        """When a frame is due: pull the members' weights now and return what draws it, to run
+        while the workers train the next chunk (the frame is then one chunk old, < 50 ms)."""
+        if not self._dirty or not self.frame_budget.due(time.perf_counter()) or not self.ready():
+            return None
+        for i in range(len(self.pop.members)):
+            self.pop.member_trainer(i, weights_only=True)
+        return self.maybe_publish
+
     def train_a_little(self) -> None:
         if self.pop.workers:
-            # the workers train a chunk without waiting for each other between steps
+            # the workers train a chunk without waiting for each other between steps, and this
+            # process draws the frame meanwhile instead of keeping them waiting for it
+            frame = self._frame_while_training()
             t0 = time.perf_counter()
-            n = self._train(self._chunk)
+            n = self._train(self._chunk, frame)
             took = time.perf_counter() - t0
-            if took < CHUNK_S / 2:
-                self._chunk = min(self._chunk * 2, MAX_CHUNK)
-            elif took > 2 * CHUNK_S and self._chunk > 1:
-                self._chunk //= 2
+            if frame is None:   # (a chunk with a frame beside it says less about the chunk)
+                if took < CHUNK_S / 2:
+                    self._chunk = min(self._chunk * 2, MAX_CHUNK)
+                elif took > 2 * CHUNK_S and self._chunk > 1:
+                    self._chunk //= 2
         else:
             t_end = time.perf_counter() + CHUNK_S   # answer commands at least every ~30 ms (+ one step)
             n = 0
