@@ -28,6 +28,7 @@ from ganplay.engine.image_metrics import (evaluate_images, feature_stats, featur
                                           frechet_distance, precision_recall, real_stats)
 from ganplay.engine.image_models import IMAGE_RECIPES, STACKED_RECIPES  # noqa: E402
 from ganplay.engine.png import save_png_grid  # noqa: E402
+from ganplay.engine.threads import tuner_for  # noqa: E402
 from ganplay.engine.trainer import Trainer  # noqa: E402
 
 
@@ -47,8 +48,10 @@ def make_cfg(data: str, fields: dict, seed: int, extra: list[str]) -> Config:
 def quality_run(a: argparse.Namespace) -> None:
     cfg = make_cfg("mnist", IMAGE_RECIPES[a.recipe], a.seed, a.set)
     t = Trainer(cfg)
+    tuner = tuner_for(cfg) if a.threads == 0 else None   # as ganplay train: 1 or 2, measured while training
     fixed_z = t.sample_z(64, torch.Generator().manual_seed(7))
-    print(f"{a.recipe} recipe on MNIST ({len(t.data)} images), CPU with {torch.get_num_threads()} threads, "
+    threads = f"1 or {tuner.most} threads (ganplay's ThreadTuner)" if tuner else f"{torch.get_num_threads()} threads"
+    print(f"{a.recipe} recipe on MNIST ({len(t.data)} images), CPU with {threads}, "
           f"budget {a.seconds:.0f} s of training, evaluation on {a.n_eval} samples")
     # the floor: a second set of real digits measured against the reference set
     ref = real_stats(t.data, a.n_eval, 0)
@@ -66,7 +69,10 @@ def quality_run(a: argparse.Namespace) -> None:
     while True:
         t0 = time.perf_counter()
         for _ in range(a.every):
+            ts = time.perf_counter()
             t.step()
+            if tuner is not None:
+                tuner.observe(time.perf_counter() - ts)
         train_s += time.perf_counter() - t0
         e0 = time.perf_counter()
         m = evaluate_images(t, n=a.n_eval)
@@ -123,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=300.0, help="training wall-clock budget for the DCGAN run")
     ap.add_argument("--every", type=int, default=250, help="steps between table rows")
     ap.add_argument("--n-eval", type=int, default=2000)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=0,
+                    help="torch threads; 0 (default): ganplay's choice, a ThreadTuner as in 'ganplay train'")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/bench_mnist", help="folder for the PNG grids (runs/ is git-ignored)")
     ap.add_argument("--grids", action="store_true", help="write a sample grid at every row")
@@ -135,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--recipes", default=",".join(STACKED_RECIPES), help="stacked recipes to run, comma separated")
     ap.add_argument("--set-stacked", action="append", default=[], help="override a field of both stacked runs")
     a = ap.parse_args(argv)
-    torch.set_num_threads(a.threads)
+    torch.set_num_threads(a.threads or 1)
     if not a.skip_quality:
         quality_run(a)
     if a.stacked_steps:

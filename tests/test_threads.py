@@ -220,7 +220,12 @@ def test_parallel_compare_equals_the_same_plan_in_this_process() -> None:
         for _ in range(3):   # lockstep steps, as the compare window takes them
             a, b = par.step(), seq.step()
             assert [s.as_dict() for s in a] == [s.as_dict() for s in b]
-        assert par.run(17) == seq.run(17) == 17   # chunks, as `ganplay compare` runs them
+        assert par.run(12) == seq.run(12) == 12   # chunks, as `ganplay compare` runs them
+        # the compare window: a chunk asked for, the members' last pulled views read meanwhile
+        before = par.member_trainer(0, weights_only=True).step_count
+        par.start_run(5)
+        assert par.member_trainer(0, weights_only=True).step_count == before == 15   # no request while they train
+        assert par.finish_run() == seq.run(5) == 5
         assert par.step_count == seq.step_count == 20
         for i in range(len(cfgs)):
             view = par.member_trainer(i, weights_only=True)

@@ -111,7 +111,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         "train.opt_d": "sgd", "train.opt_g": "sgd", "train.lr_d": 0.1, "train.lr_g": 0.1,
         "train.momentum": 0.0, "train.steps": 5000,
     }),
-    Preset("dcgan", "DCGAN for MNIST: strided convolutions, BatchNorm, ReLU/tanh G, LeakyReLU D (twice Radford's width here), EMA of G, plus 10 latent modes (a mixture prior) and Adam 1e-3; MNIST score 8 in about 3 minutes on a 2-core CPU", DCGAN_RECIPE, "image"),
+    Preset("dcgan", "DCGAN for MNIST: strided convolutions, BatchNorm, ReLU/tanh G, LeakyReLU D (twice Radford's width here), EMA of G, plus 10 latent modes (a mixture prior) and Adam 1e-3; MNIST score 8 in 3 to 5 minutes on a 2-core CPU", DCGAN_RECIPE, "image"),
     Preset("bigan", "BiGAN (Donahue et al.): an encoder E learns with G and D judges (x, E(x)) against (G(z), z); 2D latent, so the canvas shows E(x) in z-space", {
         # Measured on the ring, seed 0 (tests/test_bigan.py): plain BiGAN at Adam 2e-4 hops between
         # modes (1-6 of 8 covered over 3,000 steps) and |E(G(z)) - z| wanders between 0.8 and 3;

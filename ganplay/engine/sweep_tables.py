@@ -26,19 +26,24 @@ class PublishedRow:
 
 
 # Copied from the papers' tables (modes covered of 8 / of 25, % high-quality samples; 2,500
-# samples, the same thresholds as engine/metrics.mode_metrics). VEEGAN's Table 1 gives the GAN,
-# ALI, Unrolled GAN and VEEGAN rows; GDPP's Table 1 repeats them and adds GDPP-GAN.
+# samples, the same thresholds as engine/metrics.mode_metrics), each checked against the table as
+# published in the authors' own repository: VEEGAN's Table 1 (akashgit/VEEGAN, tab.png), GDPP's
+# Table 1 (M-Elfeki/GDPP, Figures/Fig_2.png; it repeats VEEGAN's four rows and adds WGAN-GP and
+# GDPP-GAN) and PacGAN's Table 1 (fjxmlzn/PacGAN, synthetic_data_experiments/results/Table1.png;
+# its own runs with larger networks: mean of 10 trials, so its GAN row differs from VEEGAN's).
+_VEEGAN = "Srivastava et al. 2017 (VEEGAN), Table 1"
+_GDPP = "Elfeki et al. 2019 (GDPP), Table 1"
+_PACGAN = "Lin et al. 2018 (PacGAN), Table 1 (10 trials)"
 PUBLISHED: tuple[PublishedRow, ...] = (
-    PublishedRow("GAN (vanilla)", 1.0, 99.3, 3.3, 0.5, "Srivastava et al. 2017 (VEEGAN), Table 1"),
-    PublishedRow("ALI", 2.8, 0.13, 15.8, 1.6, "Srivastava et al. 2017 (VEEGAN), Table 1"),
-    PublishedRow("Unrolled GAN", 7.6, 35.6, 23.6, 16.0, "Srivastava et al. 2017 (VEEGAN), Table 1"),
-    PublishedRow("VEEGAN", 8.0, 52.9, 24.6, 40.0, "Srivastava et al. 2017 (VEEGAN), Table 1"),
-    PublishedRow("GDPP-GAN", 8.0, 71.7, 24.8, 68.5, "Elfeki et al. 2019 (GDPP), Table 1"),
-    # PacGAN's own table (Lin et al. 2018) reports this protocol for PacGAN2-4, but its figures
-    # could not be checked against the paper where this was written, so none are quoted (no
-    # number is better than a wrong one); the row stays so the table says where to look.
-    PublishedRow("PacGAN", None, None, None, None,
-                 "Lin et al. 2018 (PacGAN), Table 3: not quoted here (not checked against the paper)"),
+    PublishedRow("GAN (vanilla)", 1.0, 99.3, 3.3, 0.5, _VEEGAN),
+    PublishedRow("ALI", 2.8, 0.13, 15.8, 1.6, _VEEGAN),
+    PublishedRow("Unrolled GAN", 7.6, 35.6, 23.6, 16.0, _VEEGAN),
+    PublishedRow("VEEGAN", 8.0, 52.9, 24.6, 40.0, _VEEGAN),
+    PublishedRow("WGAN-GP", 6.8, 59.6, 24.2, 28.7, _GDPP),
+    PublishedRow("GDPP-GAN", 8.0, 71.7, 24.8, 68.5, _GDPP),
+    PublishedRow("GAN (PacGAN's runs)", 6.3, 98.2, 17.3, 94.8, _PACGAN),
+    PublishedRow("PacGAN2", 7.9, 95.6, 23.8, 91.3, _PACGAN),
+    PublishedRow("PacGAN4", 7.8, 95.9, 24.8, 93.6, _PACGAN),
 )
 
 VEEGAN_SEEDS = 5

@@ -17,7 +17,8 @@ from .budget import Budget
 from .command_loop import CommandLoop
 
 SURFACE_RES = 48
-CHUNK_S = 0.03     # training between two looks at the command queue
+CHUNK_S = 0.03           # training between two looks at the command queue (in this process)
+WORKER_CHUNK_S = 0.08   # one request to the workers: longer, as each costs a round trip and a wait for the slower
 MAX_CHUNK = 256
 N_FAKE = 400
 N_REAL = 400
@@ -52,7 +53,8 @@ class CompareLoop(CommandLoop):
     On a CPU with 2+ cores the members train in worker processes of one thread each
     (``threads.choose_workers``), like ``ganplay compare``: the cores do independent work instead
     of splitting tiny operations. The workers then run a chunk of steps per request, sized so a
-    chunk takes about :data:`CHUNK_S` and commands are still answered within ~50 ms."""
+    chunk takes about :data:`WORKER_CHUNK_S` (commands are answered within ~0.2 s), and the
+    frames are drawn while they train the next chunk."""
 
     commands = P.COMPARE_COMMANDS
 
@@ -62,6 +64,7 @@ class CompareLoop(CommandLoop):
         self._own_pop = population is None   # a population handed in is the caller's to close
         self._workers = workers               # None: threads.choose_workers decides
         self._chunk = 1
+        self._overlapping = False
         self.frame_budget = Budget(0.10, 1 / 15)
         self.metrics_budget = Budget(0.05, 1.0)
         self._z_seed = 1
@@ -180,9 +183,11 @@ class CompareLoop(CommandLoop):
             if overlap is None or not self.pop.workers or self.pop.all_stopped:
                 return self.pop.run(steps)
             self.pop.start_run(steps)
+            self._overlapping = True
             try:
                 overlap()
             finally:
+                self._overlapping = False
                 n = self.pop.finish_run()
             return n
         except WorkerError as exc:
@@ -208,9 +213,9 @@ class CompareLoop(CommandLoop):
             n = self._train(self._chunk, frame)
             took = time.perf_counter() - t0
             if frame is None:   # (a chunk with a frame beside it says less about the chunk)
-                if took < CHUNK_S / 2:
+                if took < WORKER_CHUNK_S / 2:
                     self._chunk = min(self._chunk * 2, MAX_CHUNK)
-                elif took > 2 * CHUNK_S and self._chunk > 1:
+                elif took > 2 * WORKER_CHUNK_S and self._chunk > 1:
                     self._chunk //= 2
         else:
             t_end = time.perf_counter() + CHUNK_S   # answer commands at least every ~30 ms (+ one step)
@@ -229,6 +234,8 @@ class CompareLoop(CommandLoop):
     def maybe_publish(self) -> None:
         if self.pop is None or not self._dirty:
             return
+        if self.pop.workers and self.busy() and not self._overlapping:
+            return   # drawn in train_a_little, while the workers train the next chunk
         now = time.perf_counter()
         if not self.frame_budget.due(now) or not self.ready():
             return
