@@ -109,7 +109,7 @@ def test_picker_builds_a_variation_of_the_base_config(qtbot, view) -> None:
     view.set_base_config(base)
     view.choice.setCurrentIndex(view.choice.findData("spectral_norm"))
     old = view.worker
-    with qtbot.waitSignal(view.comparisonReady, timeout=30000):
+    with qtbot.waitSignal(view.comparisonReady, timeout=90000):   # a new process and its workers import torch
         view.compare_chosen()
         assert old.isFinished()                   # the previous comparison's loop has ended
     assert len(view.multiples) == 2

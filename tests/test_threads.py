@@ -222,10 +222,13 @@ def test_parallel_compare_equals_the_same_plan_in_this_process() -> None:
             assert [s.as_dict() for s in a] == [s.as_dict() for s in b]
         assert par.run(12) == seq.run(12) == 12   # chunks, as `ganplay compare` runs them
         # the compare window: a chunk asked for, the members' last pulled views read meanwhile
-        before = par.member_trainer(0, weights_only=True).step_count
-        par.start_run(5)
-        assert par.member_trainer(0, weights_only=True).step_count == before == 15   # no request while they train
-        assert par.finish_run() == seq.run(5) == 5
+        assert par.member_trainer(0, weights_only=True).step_count == 15
+        par.start_run(2)
+        par.start_run(3)                       # queued behind the first: no wait between them
+        assert par.in_flight == 2 and par.member_view(0).step_count == 15   # the workers are not asked
+        assert par.finish_run() == 2 and par.step_count == 17
+        assert par.drain() == 3 and par.in_flight == 0
+        assert seq.run(5) == 5
         assert par.step_count == seq.step_count == 20
         for i in range(len(cfgs)):
             view = par.member_trainer(i, weights_only=True)

@@ -29,6 +29,7 @@ import struct
 import subprocess
 import sys
 import traceback
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Sequence
@@ -169,7 +170,7 @@ class Population:
         if sorted(i for u in self.units for i in u) != list(range(len(cfgs))):
             raise ValueError(f"units {self.units} are not a partition of {len(cfgs)} members")
         self._pool: _Pool | None = None
-        self._inflight: int | None = None   # steps asked of the workers by start_run, not yet collected
+        self._inflight: deque[int] = deque()   # chunks asked of the workers by start_run, not yet collected
         self._pulled: dict[int, tuple[int, int]] = {}
         assignment = assign_units(self.units, [step_cost(c) for c in cfgs], workers) if workers >= 2 else []
         if len(assignment) >= 2 and not in_process:
@@ -287,6 +288,7 @@ class Population:
         if steps <= 0 or self.all_stopped:
             return 0
         if self._pool is not None:
+            self.drain()
             before = self.step_count
             self._remote_steps(steps)
             return self.step_count - before
@@ -297,23 +299,38 @@ class Population:
         return steps
 
     def start_run(self, steps: int) -> None:
-        """With workers: ask each for ``steps`` steps and return at once; :meth:`finish_run`
-        collects them. In between this process may read the members' views as last pulled (a
-        frame drawn while the workers train) but must not ask the workers anything."""
-        assert self._pool is not None and self._inflight is None
+        """With workers: ask each for ``steps`` more steps and return at once. Chunks queue up in
+        the workers' pipes, so with one more asked for before the last is collected a worker
+        goes on without waiting for this process (the compare window). :meth:`finish_run`
+        collects the oldest; anything else that asks the workers (a pull, ``run``, ``step``)
+        collects all first. Meanwhile the members' views hold their last pulled weights."""
+        assert self._pool is not None
         self._pool.send(("step", steps))
-        self._inflight = steps
+        self._inflight.append(steps)
+
+    @property
+    def in_flight(self) -> int:
+        """Chunks asked for with :meth:`start_run` and not collected yet."""
+        return len(self._inflight)
 
     def finish_run(self) -> int:
-        """Wait for the steps :meth:`start_run` asked for; returns how many ran."""
-        assert self._pool is not None and self._inflight is not None
-        n, self._inflight = self._inflight, None
+        """Wait for the oldest chunk :meth:`start_run` asked for; returns how many steps ran."""
+        assert self._pool is not None and self._inflight
+        n = self._inflight.popleft()
         before = self.step_count
         self._collect(n, self._pool.collect())
         return self.step_count - before
 
+    def drain(self) -> int:
+        """Collect every chunk still in flight; returns how many steps they ran."""
+        done = 0
+        while self._inflight and self._pool is not None:
+            done += self.finish_run()
+        return done
+
     def _remote_steps(self, n: int) -> list[StepStats | None]:
         assert self._pool is not None
+        self.drain()
         return self._collect(n, self._pool.ask(("step", n)))
 
     def _collect(self, n: int, answers: list[Any]) -> list[StepStats | None]:
@@ -345,10 +362,19 @@ class Population:
             return m.trainer
         return m.group.sync_view(m.slot, weights_only) if m.group is not None else m.trainer
 
+    def member_view(self, i: int) -> Trainer:
+        """Member i's trainer as this process last saw it, without asking a worker (a frame drawn
+        while chunks are in flight): :meth:`member_trainer` for members trained here."""
+        m = self.members[i]
+        return m.trainer if m.worker is not None else self.member_trainer(i, weights_only=True)
+
     def _pull(self, w: int, weights_only: bool) -> None:
         """Copy the current state of every member of worker ``w`` into their views here."""
         level = 1 if weights_only else 2
-        if self._pool is None or self._pulled.get(w, (-1, 0)) >= (self.step_count, level):
+        if self._pool is None:
+            return
+        self.drain()   # the workers answer in order: the chunks asked for come first
+        if self._pulled.get(w, (-1, 0)) >= (self.step_count, level):
             return
         members = self._pool.layout[w][0]
         states = self._pool.ask(("state", weights_only), only=w)[0]

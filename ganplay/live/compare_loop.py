@@ -141,6 +141,8 @@ class CompareLoop(CommandLoop):
 
     def _pause(self, cmd: P.Pause) -> None:
         self.running = False
+        if self.pop is not None and self.pop.workers:
+            self._train(0)   # the chunks still queued: the paused picture shows where they ended
         self.frame_budget.force()
         self.metrics_budget.force()
 
@@ -173,23 +175,31 @@ class CompareLoop(CommandLoop):
         else:
             self.emit(P.ComparisonExported(cmd.path))
 
-    def _train(self, steps: int, overlap: Callable[[], None] | None = None) -> int:
+    def _train(self, steps: int, overlap: Callable[[], None] | None = None, pipelined: bool = False) -> int:
         """``steps`` steps of every member; a worker that failed stops the comparison, with why.
         ``overlap``: work for this process while the workers train (a frame from their last
         pulled weights)."""
         from ganplay.engine.population import WorkerError   # (torch: not at import, the GUI imports this)
 
         try:
-            if overlap is None or not self.pop.workers or self.pop.all_stopped:
-                return self.pop.run(steps)
-            self.pop.start_run(steps)
-            self._overlapping = True
-            try:
-                overlap()
-            finally:
-                self._overlapping = False
-                n = self.pop.finish_run()
-            return n
+            pop = self.pop
+            if not pop.workers:
+                return pop.run(steps)
+            if pop.all_stopped or steps <= 0:
+                return pop.drain()
+            if not pipelined:   # exactly ``steps`` (a Step command): nothing left queued
+                return pop.run(steps)
+            # two chunks queued: a worker starts the next as soon as it ends one, without waiting
+            # for this process (niced, and sharing the cores with the window) to ask
+            while pop.in_flight < 2:
+                pop.start_run(steps)
+            if overlap is not None:   # drawn from the weights pulled just before the chunks
+                self._overlapping = True
+                try:
+                    overlap()
+                finally:
+                    self._overlapping = False
+            return pop.finish_run()
         except WorkerError as exc:
             self.running = False
             self.emit(P.Failed("Compare", f"training stopped: {exc}"))
@@ -200,6 +210,7 @@ class CompareLoop(CommandLoop):
         while the workers train the next chunk (the frame is then one chunk old, < 50 ms)."""
         if not self._dirty or not self.frame_budget.due(time.perf_counter()) or not self.ready():
             return None
+        self.pop.drain()
         for i in range(len(self.pop.members)):
             self.pop.member_trainer(i, weights_only=True)
         return self.maybe_publish
@@ -210,7 +221,7 @@ class CompareLoop(CommandLoop):
             # process draws the frame meanwhile instead of keeping them waiting for it
             frame = self._frame_while_training()
             t0 = time.perf_counter()
-            n = self._train(self._chunk, frame)
+            n = self._train(self._chunk, frame, pipelined=True)
             took = time.perf_counter() - t0
             if frame is None:   # (a chunk with a frame beside it says less about the chunk)
                 if took < WORKER_CHUNK_S / 2:
@@ -263,7 +274,8 @@ class CompareLoop(CommandLoop):
         bounds = tuple(getattr(data, "bounds", (-2.0, 2.0, -2.0, 2.0)))
         members, fakes = [], []
         for i, m in enumerate(pop.members):
-            t = pop.member_trainer(i, weights_only=True)
+            # while chunks are in flight the workers are not asked: the weights pulled before them
+            t = pop.member_view(i) if pop.in_flight else pop.member_trainer(i, weights_only=True)
             two_d = getattr(t.data, "dim", 0) == 2
             fake = t.sample(N_FAKE, seed=self._z_seed) if two_d else np.zeros((0, 2), np.float32)
             surf = decision_surface(t, bounds, SURFACE_RES) if two_d else None
