@@ -308,15 +308,37 @@ class Population:
         self._pool.send(("step", steps))
         self._inflight.append(steps)
 
+    def start_pull(self) -> None:
+        """With workers: ask for every member's weights behind the chunks already asked for;
+        :meth:`finish_run` loads them into the views when their turn comes (a frame without
+        stopping the workers)."""
+        assert self._pool is not None
+        self._pool.send(("state", True))
+        self._inflight.append(-1)
+
     @property
     def in_flight(self) -> int:
-        """Chunks asked for with :meth:`start_run` and not collected yet."""
+        """Chunks (and pulls) asked for with :meth:`start_run` (:meth:`start_pull`), not collected yet."""
         return len(self._inflight)
 
+    @property
+    def chunks_in_flight(self) -> int:
+        return sum(1 for n in self._inflight if n >= 0)
+
+    @property
+    def pull_in_flight(self) -> bool:
+        return any(n < 0 for n in self._inflight)
+
     def finish_run(self) -> int:
-        """Wait for the oldest chunk :meth:`start_run` asked for; returns how many steps ran."""
+        """Wait for the oldest request: a chunk (returns how many steps ran) or a pull (loads the
+        views, returns -1)."""
         assert self._pool is not None and self._inflight
         n = self._inflight.popleft()
+        if n < 0:
+            for w, states in enumerate(self._pool.collect()):
+                self._load_states(w, states, True)
+                self._pulled[w] = (self.step_count, 1)
+            return -1
         before = self.step_count
         self._collect(n, self._pool.collect())
         return self.step_count - before
@@ -325,7 +347,7 @@ class Population:
         """Collect every chunk still in flight; returns how many steps they ran."""
         done = 0
         while self._inflight and self._pool is not None:
-            done += self.finish_run()
+            done += max(0, self.finish_run())
         return done
 
     def _remote_steps(self, n: int) -> list[StepStats | None]:
@@ -376,9 +398,11 @@ class Population:
         self.drain()   # the workers answer in order: the chunks asked for come first
         if self._pulled.get(w, (-1, 0)) >= (self.step_count, level):
             return
-        members = self._pool.layout[w][0]
-        states = self._pool.ask(("state", weights_only), only=w)[0]
-        for i, sd in zip(members, states):
+        self._load_states(w, self._pool.ask(("state", weights_only), only=w)[0], weights_only)
+        self._pulled[w] = (self.step_count, level)
+
+    def _load_states(self, w: int, states: list[dict[str, Any]], weights_only: bool) -> None:
+        for i, sd in zip(self._pool.layout[w][0] if self._pool is not None else [], states):
             t = self.members[i].trainer
             if weights_only:
                 t.G.load_state_dict(sd["G"])
@@ -388,7 +412,6 @@ class Population:
                 t.step_count = int(sd["step"])
             else:
                 t.load_state_dict(sd)
-        self._pulled[w] = (self.step_count, level)
 
     def member_state(self, i: int) -> tuple[Config, dict[str, Any]]:
         """(config, Trainer.state_dict()) of member i: what opening it in the playground needs."""

@@ -65,6 +65,7 @@ class CompareLoop(CommandLoop):
         self._workers = workers               # None: threads.choose_workers decides
         self._chunk = 1
         self._overlapping = False
+        self._last_done = time.perf_counter()
         self.frame_budget = Budget(0.10, 1 / 15)
         self.metrics_budget = Budget(0.05, 1.0)
         self._z_seed = 1
@@ -137,6 +138,7 @@ class CompareLoop(CommandLoop):
 
     def _play(self, cmd: P.Play) -> None:
         self.running = self.pop is not None
+        self._last_done = time.perf_counter()
         self._rate = (time.perf_counter(), 0)
 
     def _pause(self, cmd: P.Pause) -> None:
@@ -175,59 +177,60 @@ class CompareLoop(CommandLoop):
         else:
             self.emit(P.ComparisonExported(cmd.path))
 
-    def _train(self, steps: int, overlap: Callable[[], None] | None = None, pipelined: bool = False) -> int:
-        """``steps`` steps of every member; a worker that failed stops the comparison, with why.
-        ``overlap``: work for this process while the workers train (a frame from their last
-        pulled weights)."""
+    def _train(self, steps: int) -> int:
+        """Exactly ``steps`` steps of every member (a Step command; 0: collect what is queued); a
+        worker that failed stops the comparison, with why."""
         from ganplay.engine.population import WorkerError   # (torch: not at import, the GUI imports this)
 
         try:
-            pop = self.pop
-            if not pop.workers:
-                return pop.run(steps)
-            if pop.all_stopped or steps <= 0:
-                return pop.drain()
-            if not pipelined:   # exactly ``steps`` (a Step command): nothing left queued
-                return pop.run(steps)
-            # two chunks queued: a worker starts the next as soon as it ends one, without waiting
-            # for this process (niced, and sharing the cores with the window) to ask
-            while pop.in_flight < 2:
-                pop.start_run(steps)
-            if overlap is not None:   # drawn from the weights pulled just before the chunks
-                self._overlapping = True
-                try:
-                    overlap()
-                finally:
-                    self._overlapping = False
-            return pop.finish_run()
+            if steps <= 0 or self.pop.all_stopped:
+                return self.pop.drain() if self.pop.workers else 0
+            return self.pop.run(steps)
         except WorkerError as exc:
-            self.running = False
-            self.emit(P.Failed("Compare", f"training stopped: {exc}"))
+            self._worker_failed(exc)
             return 0
 
-    def _frame_while_training(self) -> Callable[[], None] | None:
-        """When a frame is due: pull the members' weights now and return what draws it, to run
-        while the workers train the next chunk (the frame is then one chunk old, < 50 ms)."""
-        if not self._dirty or not self.frame_budget.due(time.perf_counter()) or not self.ready():
-            return None
-        self.pop.drain()
-        for i in range(len(self.pop.members)):
-            self.pop.member_trainer(i, weights_only=True)
-        return self.maybe_publish
+    def _worker_failed(self, exc: Exception) -> None:
+        self.running = False
+        self.emit(P.Failed("Compare", f"training stopped: {exc}"))
+
+    def _pump(self) -> int:
+        """Workers, while playing: two chunks always queued, so a worker goes on from one to the
+        next without waiting for this process (niced, sharing the cores with the window) to ask;
+        when a frame is due, a pull of the weights queued behind them, and the frame drawn when
+        its turn comes, while the chunks behind it train. Returns the steps collected."""
+        from ganplay.engine.population import WorkerError
+
+        pop = self.pop
+        try:
+            if (not pop.pull_in_flight and self._dirty and self.frame_budget.due(time.perf_counter())
+                    and self.ready()):
+                pop.start_pull()
+            while pop.chunks_in_flight < 2:
+                pop.start_run(self._chunk)
+            n = pop.finish_run()
+        except WorkerError as exc:
+            self._worker_failed(exc)
+            return 0
+        now = time.perf_counter()
+        if n < 0:   # the pull: the views hold the weights; the frame is drawn as the next chunk trains
+            self._overlapping = True
+            try:
+                self.maybe_publish()
+            finally:
+                self._overlapping = False
+            return 0
+        # with the queue full, chunks end one chunk-time apart: size them to WORKER_CHUNK_S
+        took, self._last_done = now - self._last_done, now
+        if took < WORKER_CHUNK_S / 2:
+            self._chunk = min(self._chunk * 2, MAX_CHUNK)
+        elif took > 2 * WORKER_CHUNK_S and self._chunk > 1:
+            self._chunk //= 2
+        return n
 
     def train_a_little(self) -> None:
         if self.pop.workers:
-            # the workers train a chunk without waiting for each other between steps, and this
-            # process draws the frame meanwhile instead of keeping them waiting for it
-            frame = self._frame_while_training()
-            t0 = time.perf_counter()
-            n = self._train(self._chunk, frame, pipelined=True)
-            took = time.perf_counter() - t0
-            if frame is None:   # (a chunk with a frame beside it says less about the chunk)
-                if took < WORKER_CHUNK_S / 2:
-                    self._chunk = min(self._chunk * 2, MAX_CHUNK)
-                elif took > 2 * WORKER_CHUNK_S and self._chunk > 1:
-                    self._chunk //= 2
+            n = self._pump()
         else:
             t_end = time.perf_counter() + CHUNK_S   # answer commands at least every ~30 ms (+ one step)
             n = 0
