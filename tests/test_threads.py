@@ -224,10 +224,13 @@ def test_parallel_compare_equals_the_same_plan_in_this_process() -> None:
         # the compare window: a chunk asked for, the members' last pulled views read meanwhile
         assert par.member_trainer(0, weights_only=True).step_count == 15
         par.start_run(2)
-        par.start_run(3)                       # queued behind the first: no wait between them
-        assert par.in_flight == 2 and par.member_view(0).step_count == 15   # the workers are not asked
+        par.start_pull()                       # the weights after those 2 steps, behind them
+        par.start_run(3)                       # queued too: no wait between the chunks
+        assert par.in_flight == 3 and par.chunks_in_flight == 2 and par.pull_in_flight
+        assert par.member_view(0).step_count == 15   # the workers are not asked meanwhile
         assert par.finish_run() == 2 and par.step_count == 17
-        assert par.drain() == 3 and par.in_flight == 0
+        assert par.finish_run() == -1 and par.member_view(0).step_count == 17   # the pull, in its turn
+        assert par.drain() == 3 and par.in_flight == 0 and not par.pull_in_flight
         assert seq.run(5) == 5
         assert par.step_count == seq.step_count == 20
         for i in range(len(cfgs)):
