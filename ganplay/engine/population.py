@@ -402,7 +402,8 @@ class Population:
         self._pulled[w] = (self.step_count, level)
 
     def _load_states(self, w: int, states: list[dict[str, Any]], weights_only: bool) -> None:
-        for i, sd in zip(self._pool.layout[w][0] if self._pool is not None else [], states):
+        assert self._pool is not None
+        for i, sd in zip(self._pool.layout[w][0], states):
             t = self.members[i].trainer
             if weights_only:
                 t.G.load_state_dict(sd["G"])

@@ -12,10 +12,12 @@ the DCGAN on two threads beside a busy process keeps 0.55-0.7x its quiet speed i
 0.12-0.36x; on an idle machine that costs it 0.82-0.95x of the spinning speed, and its
 convolutions (milliseconds each) still gain 1.6-1.75x from the second thread.
 
-So: one thread for the 2D MLPs, up to :data:`DCGAN_THREADS` for the DCGAN (and very wide MLPs)
-only where OpenMP waits passively (the ``ganplay`` command sets it before torch loads, for every
-process it starts); a comparison uses the other cores through worker processes of one thread each
-(``Population(workers=...)``, :func:`choose_workers`), which sleep, not spin, while they wait.
+So: one thread for the 2D MLPs; for the DCGAN (and very wide MLPs) one or up to
+:data:`DCGAN_THREADS`, chosen while it trains by a :class:`ThreadTuner` (:func:`tuner_for`) that
+measures both, since passive waiting costs the quiet machine 10-15 % and spinning threads lose
+two thirds beside a busy process; without a tuner, more than one thread only where OpenMP waits
+passively (:func:`waits_passively`). A comparison uses the other cores through worker processes
+of one thread each (``Population(workers=...)``, :func:`choose_workers`).
 
 ``train.threads`` (0 = auto) overrides the choice for one run.
 """
@@ -208,6 +210,7 @@ class ThreadTuner:
         self._hold_since = clock()
         self._settle = 0
         self._times: list[float] = []
+        self._total = 0.0              # sum of _times (observe runs once per training step)
         self._set(self.current)
 
     @property
@@ -222,12 +225,13 @@ class ThreadTuner:
             self._settle -= 1
             return
         self._times.append(seconds)
-        if len(self._times) < self.MIN_STEPS or sum(self._times) < self.WINDOW_S:
+        self._total += seconds
+        if len(self._times) < self.MIN_STEPS or self._total < self.WINDOW_S:
             return
         ts = sorted(self._times)
         kept = ts[: max(1, len(ts) - len(ts) // 10)]   # a GC pause or one preempted step is not the rate
         rate = len(kept) / sum(kept)
-        self._times = []
+        self._times, self._total = [], 0.0
         self.rates[self.current] = rate
         if self._probing:
             if self._queue:
@@ -251,11 +255,10 @@ class ThreadTuner:
         self._probing = False
         before = self.current
         best = max(self.rates, key=lambda n: (self.rates[n], -n))   # a tie: fewer threads
-        if best == self._last_choice:
+        if best == self._last_choice:   # the choice stands: re-check less often
             self._recheck = min(self._recheck + 1, len(self.RECHECK_S) - 1)
         else:
             self._recheck = 0
-        if best != self._last_choice:
             self._idle_probed = False
         self._last_choice = best
         self._ref = self.rates[best]
@@ -269,7 +272,7 @@ class ThreadTuner:
             self.switches += 1
             self._set(n)
         self._settle = self.SETTLE_STEPS
-        self._times = []
+        self._times, self._total = [], 0.0
 
 
 class IdleCores:
@@ -299,12 +302,18 @@ class IdleCores:
         return (now[0] - last[0]) / (now[1] - last[1]) * available_cores()
 
 
-def tuner_for(cfg: Any, cores: int | None = None) -> ThreadTuner | None:
+def tuner_for(cfg: Any, cores: int | None = None, limit: int | None = None) -> ThreadTuner | None:
     """A :class:`ThreadTuner` for training ``cfg`` when it may use more than one thread (the
-    DCGAN, very wide MLPs, on the CPU, ``train.threads`` = auto); None otherwise, with torch's
-    threads set to the one choice (:func:`choose_threads`)."""
+    DCGAN, very wide MLPs, on the CPU, ``train.threads`` = auto), at most ``limit``; None
+    otherwise, with torch's threads set to the one choice (:func:`choose_threads`, or the
+    config's ``train.threads`` as it is)."""
+    if cfg.train.threads > 0:
+        use_threads(int(cfg.train.threads))
+        return None
     most = choose_threads(cfg, cores, passive=True)
-    if cfg.train.threads > 0 or most <= 1:
-        use_threads(choose_threads(cfg, cores))
+    if limit is not None:
+        most = min(most, limit)
+    if most <= 1:
+        use_threads(1)   # (choose_threads without the passive check gives no more than this)
         return None
     return ThreadTuner(most)

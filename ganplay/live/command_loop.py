@@ -97,18 +97,14 @@ class CommandLoop:
         if not cfgs or key == self._threads_for:
             return
         self._threads_for = key
-        from ganplay.engine.threads import ThreadTuner, choose_threads, use_threads
+        from ganplay.engine.threads import choose_threads, tuner_for, use_threads
 
         self.tuner = None
         asked = max(c.train.threads for c in cfgs)
-        if asked > 0:
-            use_threads(asked)
-            return
-        most = min(self.torch_threads, max(choose_threads(c, passive=True) for c in cfgs))
-        if most > 1 and len(cfgs) == 1:
-            self.tuner = ThreadTuner(most)   # one or more, measured while it trains (the DCGAN)
+        if len(cfgs) == 1:   # one or more threads, measured while it trains (the DCGAN)
+            self.tuner = tuner_for(cfgs[0], limit=self.torch_threads)
         else:
-            use_threads(min(self.torch_threads, max(choose_threads(c) for c in cfgs)))
+            use_threads(asked if asked > 0 else min(self.torch_threads, max(choose_threads(c) for c in cfgs)))
 
     def busy(self) -> bool:
         """True while there is training to do (the queue is then polled, not waited on)."""
