@@ -52,8 +52,8 @@ SINGLE = ("stable", "wgan-gp", "ganlab", "dcgan", "vanilla", "lsgan")
 COMPARE = ("vanilla", "stable", "wgan-gp", "lsgan")
 WORKLOADS = SINGLE + ("compare",)
 VARIANTS = ("before", "after")   # the default; "one" on request
-LONG = {"dcgan": 5.0, "compare": 2.0}
-TUNED = ("dcgan",)   # workloads whose threads ganplay chooses while training (threads.ThreadTuner)   # segment length factors: slow steps need longer segments
+LONG = {"dcgan": 5.0, "compare": 2.0}   # segment length factors: slow steps need longer segments
+TUNED = ("dcgan",)   # workloads whose threads ganplay chooses while training (threads.ThreadTuner)
 
 
 # ---------------------------------------------------------------------- the child: one variant
