@@ -36,6 +36,7 @@ def _config_from_args(args: argparse.Namespace) -> Any:
     apply_overrides(cfg, args.set or [])
     if getattr(args, "steps", None) is not None:
         cfg.train.steps = args.steps
+        cfg.train.steps_per_mode = 0   # an explicit budget is the budget
     if getattr(args, "threads", None) is not None:
         apply_overrides(cfg, [f"train.threads={args.threads}"])
     if getattr(args, "tensorboard", False):
@@ -72,7 +73,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if trainer.device_message:
         print(f"ganplay: {trainer.device_message}", file=sys.stderr)
     tuner = _use_threads(trainer, args.quiet)
-    return _train_and_save(args, trainer, run_dir, None, cfg.train.steps, None, tuner)
+    return _train_and_save(args, trainer, run_dir, None, trainer.cfg.train.steps, None, tuner)
 
 
 def _use_threads(trainer: Any, quiet: bool) -> Any:

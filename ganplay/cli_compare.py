@@ -45,7 +45,7 @@ def build_configs(args: argparse.Namespace) -> tuple[list[Any], list[str]]:
     steps = args.steps if args.steps is not None else DEFAULT_STEPS
     if steps < 0:
         raise ConfigError("'--steps' must be >= 0")
-    overrides.append(f"train.steps={steps}")
+    overrides += [f"train.steps={steps}", "train.steps_per_mode=0"]   # one budget for every recipe
     base = Config()
     if args.preset:
         base = apply_preset(args.preset, base)

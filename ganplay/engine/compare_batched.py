@@ -86,7 +86,7 @@ def batch_key(cfg: Config) -> tuple | None:
     data = tuple(sorted(to_dict(cfg)["data"].items()))
     return (data, m.latent_dim, m.g_depth, m.g_width, m.d_depth, m.d_width, m.g_activation,
             m.d_activation, m.g_norm, m.d_norm, t.pack, t.batch_size, t.opt_d, t.opt_g, t.device,
-            t.d_steps)
+            t.d_steps, m.data_norm)
 
 
 def _take(t: torch.Tensor, idx: torch.Tensor | None) -> torch.Tensor:
@@ -362,6 +362,8 @@ class BatchedGroup:
         c0 = t0.cfg
         self.B, self.pack, self.latent = c0.train.batch_size, c0.train.pack, c0.model.latent_dim
         self.k = c0.train.d_steps
+        # model.data_norm: one data set per group (batch_key), so one map for every member
+        self.g_units, self.d_units = t0.G.units, t0.D.units
         self.steps = np.array([t.step_count for t in self.views], np.int64)
         self.stopped: list[str | None] = [None] * self.P
         self._out: list[StepStats | str | None] = [None] * self.P
@@ -445,14 +447,21 @@ class BatchedGroup:
         return X, self._by_row(zs, all_rows), E
 
     def _packed(self, x: torch.Tensor) -> torch.Tensor:
+        """D's input: data-space points in D's units, packed."""
+        if self.d_units is not None:
+            x = self.d_units.from_data(x)
         return x.reshape(x.shape[0], x.shape[1] // self.pack, -1)
+
+    def _generate(self, Z: torch.Tensor) -> torch.Tensor:
+        out = self.G.forward(Z, self.G.params, None)
+        return out if self.g_units is None else self.g_units.to_data(out)
 
     # -------------------------------------------------------------- UpdateTarget
     def d_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, Any, Any]:
         X, Z, E = self._draw(d_side=True)
         assert X is not None
         with torch.no_grad():
-            XF = self.G.forward(Z, self.G.params, None)
+            XF = self._generate(Z)
         return X, XF, E, None, None
 
     def d_scores(self, x: torch.Tensor, y: Any = None, rows: torch.Tensor | None = None) -> torch.Tensor:
@@ -460,7 +469,7 @@ class BatchedGroup:
 
     def g_scores(self) -> torch.Tensor:
         _, Z, _ = self._draw(d_side=False)
-        xf = self.G.forward(Z, self.G.params, None)
+        xf = self._generate(Z)
         d_fixed = [q.detach() for q in self.D.params]   # G's update needs no gradient for D
         return self.D.forward(self._packed(xf), d_fixed, None).squeeze(-1)
 

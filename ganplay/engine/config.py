@@ -138,6 +138,12 @@ class ModelConfig:
         0, "K > 0: G also reads which of z's first K coordinates is largest, as a one-hot code, so its "
            "input is a mixture of K separated Gaussians and it need not draw in-between shapes (0 = off).",
         range=(0, 1024))
+    # G's output and D's input in units of the data's own spread (models.MLPGenerator/MLPDiscriminator):
+    # a grid 8 units wide then looks to both networks like the ring of radius 1 their init suits
+    data_norm: bool = option(
+        False, "Scale the data for the networks: G draws, and D reads, points in units of the data's own "
+               "centre and spread (the RMS distance of a mixture's modes from their mean), so wide data sets "
+               "train like the unit ring (2D MLPs only; ignored for images and BiGAN).")
 
 
 @dataclass
@@ -162,6 +168,10 @@ class TrainConfig:
         range=(0, None), live=True)
     batch_size: int = option(
         256, "Samples per batch for real and for generated data.", range=(1, MAX_BATCH), live=True)
+    steps_per_mode: int = option(
+        0, "A step budget that grows with the data: a run on a mixture of K modes trains at least "
+           "steps_per_mode x K steps (train.steps is the floor; an explicit --steps wins; 0 = off).",
+        range=(0, 1_000_000))
     d_steps: int = option(1, "k: discriminator updates per generator update.", range=(0, 1000), live=True)
     lr_d: float = option(
         2e-4, "Learning rate of D's optimiser (TTUR: it is often higher than G's).", range=(0, 10), live=True)

@@ -58,6 +58,15 @@ class Dataset2D:
         """Labels a conditional GAN can ask for: the mixture's modes, 0 for unlabeled data."""
         return self.n_modes if self.labeled_fn is not None else 0
 
+    def spread(self) -> tuple[np.ndarray, float]:
+        """(centre, scale): where the data lies and how far it reaches, the units ``model.data_norm``
+        gives the networks. A mixture's are exact: its modes' mean and their RMS distance from it
+        (the ring of radius r: 0 and r); other data's come from 10,000 seeded samples."""
+        pts = self.centers if self.centers is not None and len(self.centers) > 1 else self.sample_numpy(10_000)
+        centre = pts.mean(0)
+        scale = float(np.sqrt(((pts - centre) ** 2).sum(1).mean()))
+        return centre, max(scale, 1e-3)
+
     def sample_labeled(self, n: int, generator: torch.Generator,
                        device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
         """(x, the index of the mode each x was drawn from)."""

@@ -1,6 +1,9 @@
 """MLP generator and discriminator for vector data (2D points, flattened images)."""
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
@@ -64,6 +67,33 @@ def latent_mode_code(z: torch.Tensor, modes: int) -> torch.Tensor:
     return (k[:, None] == torch.arange(modes, device=z.device)[None]).to(z.dtype) * MODE_SCALE
 
 
+class DataUnits(nn.Module):
+    """The affine map between data units and the networks' units (``model.data_norm``): buffers
+    ``shift`` (the data's centre) and ``scale`` (its spread), set by :func:`set_data_units`. Being
+    buffers, they travel in every state_dict, snapshot, EMA copy and exported program."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.register_buffer("shift", torch.zeros(dim))
+        self.register_buffer("scale", torch.ones(()))
+
+    def to_data(self, u: torch.Tensor) -> torch.Tensor:
+        return u * self.scale + self.shift
+
+    def from_data(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.shift) / self.scale
+
+
+def set_data_units(module: nn.Module, centre: Any, scale: float) -> None:
+    """Give ``module``'s ``units`` (a G or D built with ``model.data_norm``) the data's centre and
+    spread; no-op for a module without them."""
+    units = getattr(module, "units", None)
+    if isinstance(units, DataUnits):
+        with torch.no_grad():
+            units.shift.copy_(torch.as_tensor(np.asarray(centre), dtype=units.shift.dtype))
+            units.scale.fill_(float(scale))
+
+
 class MLPGenerator(nn.Module):
     """G(z[, y]) -> x. With ``n_classes`` > 0 a one-hot label is concatenated to z."""
 
@@ -75,6 +105,8 @@ class MLPGenerator(nn.Module):
         self.modes = cfg.latent_modes
         self.net = mlp(cfg.latent_dim + n_classes + self.modes, data_dim, cfg.g_depth, cfg.g_width,
                        cfg.g_activation, cfg.g_norm, out_act=nn.Tanh() if out_tanh else None)
+        # images live in [-1, 1] already (out_tanh): data units only for vector data
+        self.units = DataUnits(data_dim) if cfg.data_norm and not (out_tanh or cfg.bigan) else None
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.modes:
@@ -82,15 +114,19 @@ class MLPGenerator(nn.Module):
         if self.n_classes:
             assert y is not None, "a conditional generator needs labels"
             z = torch.cat([z, nn.functional.one_hot(y, self.n_classes).to(z.dtype)], 1)
-        return self.net(z)
+        out = self.net(z)
+        return out if self.units is None else self.units.to_data(out)
 
 
 class MLPDiscriminator(nn.Module):
     """D(x[, y]) -> raw score. ``pack`` samples are concatenated (PacGAN) before D sees them."""
 
-    def __init__(self, cfg: ModelConfig, data_dim: int, pack: int = 1, n_classes: int = 0):
+    def __init__(self, cfg: ModelConfig, data_dim: int, pack: int = 1, n_classes: int = 0,
+                 data_units: bool | None = None):
         super().__init__()
         self.data_dim = data_dim
+        wanted = cfg.data_norm and not cfg.bigan if data_units is None else data_units
+        self.units = DataUnits(data_dim) if wanted else None
         self.pack = pack
         self.n_classes = n_classes
         in_dim = (data_dim + n_classes) * pack
@@ -99,6 +135,8 @@ class MLPDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         x = x.reshape(x.shape[0], -1)
+        if self.units is not None:
+            x = self.units.from_data(x)
         if self.n_classes:
             assert y is not None, "a conditional discriminator needs labels"
             x = torch.cat([x, nn.functional.one_hot(y, self.n_classes).to(x.dtype)], 1)

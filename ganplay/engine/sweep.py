@@ -152,6 +152,7 @@ def plan(spec: SweepSpec) -> list[SweepRun]:
             apply_overrides(cfg, list(spec.overrides))
             if spec.steps is not None:
                 cfg.train.steps = spec.steps
+                cfg.train.steps_per_mode = 0   # the sweep's budget is every run's budget
             # vary_configs keeps PacGAN variations valid (batch a multiple of the pack)
             cfgs, _ = vary_configs([cfg.validate()], spec.vary, limit=None)
             combos = _combos(spec.vary)
@@ -368,7 +369,7 @@ def execute_run(run: SweepRun, run_dir: Path, stop: Callable[[], bool] | None = 
             res["resumed_at"] = trainer.step_count
         else:
             trainer = Trainer(cfg)
-        left = max(0, cfg.train.steps - trainer.step_count)
+        left = max(0, trainer.cfg.train.steps - trainer.step_count)
         saved = [trainer.step_count if history is not None else None]
 
         def save(h: Any) -> None:

@@ -28,7 +28,7 @@ from .config import LIVE_FIELDS, Config, ConfigError, get_field, set_field, to_d
 from .data import make_data
 from .device import resolve_device
 from .memory_estimate import LIVE_SIZE_FIELDS, check_change, check_fits
-from .models import MLPDiscriminator, MLPGenerator, init_weights, sample_prior
+from .models import MLPDiscriminator, MLPGenerator, init_weights, sample_prior, set_data_units
 
 
 class TrainingDiverged(RuntimeError):
@@ -71,8 +71,21 @@ def build_networks(cfg: Config, data: Any) -> tuple[nn.Module, nn.Module]:
         return build_dcgan(cfg, data, n_classes)
     out_tanh = getattr(data, "image_shape", None) is not None  # images live in [-1, 1]
     G = MLPGenerator(cfg.model, data.dim, n_classes, out_tanh=out_tanh)
-    D = MLPDiscriminator(cfg.model, data.dim, cfg.train.pack, n_classes)
+    D = MLPDiscriminator(cfg.model, data.dim, cfg.train.pack, n_classes,
+                         data_units=cfg.model.data_norm and not out_tanh)
+    if cfg.model.data_norm and hasattr(data, "spread"):
+        centre, scale = data.spread()
+        set_data_units(G, centre, scale)
+        set_data_units(D, centre, scale)
     return G, D
+
+
+def step_budget(tc: Any, n_modes: int) -> int:
+    """The steps a run trains: ``train.steps``, raised to ``steps_per_mode`` x the data's modes.
+    Why: each mode costs G steps to find and D steps to pin down, so a 7x7 grid needs about twice
+    the 5x5 grid's budget (measured with ``ganplay sweep --table stable-robustness-edges``).
+    Idempotent, so a resolved config resolves to itself."""
+    return max(tc.steps, tc.steps_per_mode * n_modes) if tc.steps_per_mode > 0 else tc.steps
 
 
 def make_optimizer(name: str, params: Any, lr: float, tc: Any) -> torch.optim.Optimizer:
@@ -288,6 +301,7 @@ class Trainer:
         self.points = points
         self.data = data if data is not None else make_data(cfg.data, points)
         self.n_classes = getattr(self.data, "n_classes", 0) if cfg.model.conditional else 0
+        cfg.train.steps = step_budget(cfg.train, getattr(self.data, "n_modes", 0))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.train.seed)
             G, D = build_networks(cfg, self.data)

@@ -1,0 +1,147 @@
+"""model.data_norm (G draws and D reads in units of the data's spread) and train.steps_per_mode:
+what they compute, and that every copy of a generator (EMA, state dict, bundle, batched compare
+member) carries the data's units."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ganplay.engine.config import Config, DataConfig, apply_overrides
+from ganplay.engine.data import make_data
+from ganplay.engine.models import DataUnits
+from ganplay.engine.presets import apply_preset
+from ganplay.engine.trainer import Trainer, step_budget
+
+SMALL = ["model.g_width=32", "model.d_width=32", "train.batch_size=64"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _cfg(*extra: str, preset: str = "stable") -> Config:
+    return apply_overrides(apply_preset(preset), SMALL + list(extra)).validate()
+
+
+@pytest.mark.parametrize("fields, centre, scale", [
+    ({"name": "ring"}, (0.0, 0.0), 1.0),                       # the unit ring keeps its units
+    ({"name": "ring", "radius": 5.0}, (0.0, 0.0), 5.0),
+    ({"name": "grid"}, (0.0, 0.0), 4.0),                       # 5x5, spacing 2: sqrt(2 * 8)
+    ({"name": "grid", "grid_n": 7}, (0.0, 0.0), np.sqrt(32.0)),
+    ({"name": "grid", "grid_n": 3, "spacing": 4.0}, (0.0, 0.0), np.sqrt(2 * 32 / 3)),
+])
+def test_a_mixtures_spread_is_its_modes_mean_and_rms_distance(fields, centre, scale) -> None:
+    c, s = make_data(DataConfig(**fields)).spread()
+    np.testing.assert_allclose(c, centre, atol=1e-12)
+    assert s == pytest.approx(scale, rel=1e-12)
+
+
+def test_other_data_take_their_spread_from_samples() -> None:
+    data = make_data(DataConfig(name="spiral"))
+    c, s = data.spread()
+    x = data.sample_numpy(100_000, seed=5)
+    np.testing.assert_allclose(c, x.mean(0), atol=0.02)
+    assert s == pytest.approx(np.sqrt(((x - x.mean(0)) ** 2).sum(1).mean()), rel=0.02)
+    assert data.spread()[1] == s   # seeded: the same units every time
+
+
+def test_g_draws_and_d_reads_in_the_datas_units() -> None:
+    t = Trainer(_cfg("data.name=grid", "data.spacing=4.0"), device="cpu")   # spread 8
+    assert float(t.G.units.scale) == 8.0 and float(t.D.units.scale) == 8.0
+    z = torch.randn(16, t.cfg.model.latent_dim)
+    x = torch.randn(16, 2) * 3
+    with torch.no_grad():
+        assert torch.allclose(t.G(z), 8.0 * t.G.net(z))
+        packed = (x / 8.0).reshape(8, -1)
+        assert torch.allclose(t.D(x), t.D.net(packed).squeeze(-1))
+    off = Trainer(_cfg("data.name=grid", "data.spacing=4.0", "model.data_norm=false"), device="cpu")
+    assert off.G.units is None and off.D.units is None
+    assert "units.scale" not in off.G.state_dict()
+
+
+def test_the_units_travel_with_every_copy_of_g(tmp_path) -> None:
+    from ganplay.engine.export import export_bundle, load_bundle
+    from ganplay.engine.snapshot import snapshot_generator
+
+    t = Trainer(_cfg("data.name=grid", "data.grid_n=3", "data.spacing=3.0"), device="cpu")
+    for _ in range(5):
+        t.step()
+    assert float(t.G_ema.units.scale) == float(t.G.units.scale) > 2
+    sd = t.state_dict()
+    fresh = Trainer(t.cfg, device="cpu")
+    fresh.load_state_dict(sd)
+    z = np.random.default_rng(0).standard_normal((64, t.cfg.model.latent_dim)).astype(np.float32)
+    np.testing.assert_array_equal(fresh.generate(z), t.generate(z))
+    snap = load_bundle(export_bundle(t, tmp_path / "g.ganplay"))
+    with torch.no_grad():
+        got = snap.module(torch.from_numpy(z)).numpy()
+    np.testing.assert_allclose(got, t.generate(z), atol=1e-6)
+    assert snapshot_generator(t).module.units is not None
+
+
+def test_batched_members_with_data_units_train_like_their_trainers() -> None:
+    from ganplay.engine.population import Population
+
+    grid = ["data.name=grid", "data.spacing=4.0", "train.ema=0.9"]
+    cfgs = [_cfg(*grid), _cfg(*grid, "train.seed=3", "loss.r1=0.1")]
+    pop = Population(cfgs, ["a", "b"], device="cpu")
+    assert all(m.batched for m in pop.members)
+    solo = [Trainer(c, device="cpu") for c in cfgs]
+    for _ in range(20):
+        got = pop.step()
+        for t, g in zip(solo, got):
+            s = t.step()
+            assert abs(s.loss_d - g.loss_d) < 2e-6 * (1 + abs(s.loss_d))
+            assert abs(s.loss_g - g.loss_g) < 2e-6 * (1 + abs(s.loss_g))
+    for i, t in enumerate(solo):
+        view = pop.member_trainer(i)
+        assert isinstance(view.G.units, DataUnits)
+        diff = max(float((a - b).abs().max()) for a, b in zip(t.G_ema.state_dict().values(),
+                                                                view.G_ema.state_dict().values()))
+        assert diff < 2e-6
+
+
+def test_members_with_and_without_data_units_are_not_stacked_together() -> None:
+    from ganplay.engine.compare_batched import batch_key
+
+    on, off = _cfg("data.name=grid"), _cfg("data.name=grid", "model.data_norm=false")
+    assert batch_key(on) != batch_key(off)
+
+
+def test_the_step_budget_grows_with_the_modes() -> None:
+    assert Trainer(_cfg("data.name=ring"), device="cpu").cfg.train.steps == 20_000   # 8 x 800 < 20,000
+    assert Trainer(_cfg("data.name=grid"), device="cpu").cfg.train.steps == 20_000   # 25 x 800
+    seven = Trainer(_cfg("data.name=grid", "data.grid_n=7"), device="cpu")
+    assert seven.cfg.train.steps == 49 * 800
+    assert step_budget(seven.cfg.train, 49) == seven.cfg.train.steps   # a resolved config stays put
+    assert Trainer(_cfg("data.name=spiral"), device="cpu").cfg.train.steps == 20_000  # no modes: the floor
+    explicit = _cfg("data.name=grid", "data.grid_n=7", "train.steps_per_mode=0", "train.steps=300")
+    assert Trainer(explicit, device="cpu").cfg.train.steps == 300
+
+
+def test_cli_steps_is_the_budget(tmp_path) -> None:
+    from ganplay.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--preset", "stable", "--set", "data.name=grid", "--set", "data.grid_n=7",
+                 "--set", "model.g_width=16", "--set", "model.d_width=16", "--steps", "30",
+                 "--out", str(out), "--quiet"]) == 0
+    from ganplay.engine.runs import load_run
+
+    trainer, _ = load_run(out)
+    assert trainer.step_count == 30 and trainer.cfg.train.steps == 30
+
+
+def test_images_and_bigan_ignore_data_norm() -> None:
+    from ganplay.engine.models import MLPDiscriminator, MLPGenerator
+
+    mc = Config().model
+    mc.data_norm = True
+    assert MLPGenerator(mc, 784, out_tanh=True).units is None
+    mc.bigan = True
+    assert MLPGenerator(mc, 2).units is None and MLPDiscriminator(mc, 4).units is None
