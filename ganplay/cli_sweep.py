@@ -22,7 +22,8 @@ def register(subparsers: Any) -> None:
                     "cores (one run per core, one torch thread each) or on Ray. Writes results.csv/json, "
                     "summary.txt and chart.png; an interrupted sweep resumes with the same arguments or "
                     "--resume DIR (finished runs are skipped).")
-    p.add_argument("--presets", default=None, metavar="A,B,...", help="recipes (default: stable)")
+    p.add_argument("--presets", default=None, metavar="A,B,...",
+                   help="recipes (default: stable; with --table veegan: every 2D preset)")
     p.add_argument("--data", default=None, metavar="D1,D2",
                    help="data sets: ring and grid are the VEEGAN protocol's (ring r=1 sigma 0.01, 5x5 grid sigma "
                         "0.05); any other data set name at its defaults (default: ring)")
@@ -62,11 +63,12 @@ def _spec(args: argparse.Namespace) -> Any:
 
     seeds = parse_seeds(args.seeds) if args.seeds is not None else None
     if args.table:
-        if args.file or args.presets or args.data or args.vary:
-            raise SweepError("--table is a fixed grid: give --seeds, --steps or --set to scale it, "
-                             "not --file, --presets, --data or --vary")
+        if args.file or args.data or args.vary or (args.presets and args.table != "veegan"):
+            raise SweepError("--table is a fixed grid: give --seeds, --steps or --set to scale it (and "
+                             "--presets to pick the veegan table's recipes), not --file, --data or --vary")
         if args.table == "veegan":
-            spec = veegan_spec(len(seeds) if seeds else 5, args.steps)
+            names = [n.strip() for n in args.presets.split(",") if n.strip()] if args.presets else None
+            spec = veegan_spec(len(seeds) if seeds else 5, args.steps, names)
         else:
             scale = "edges" if args.table.endswith("edges") else "full"
             spec = robustness_spec(scale, len(seeds) if seeds else 3, args.steps)

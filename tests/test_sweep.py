@@ -87,6 +87,10 @@ def test_tables_are_the_protocols() -> None:
     assert modes == {3, 6, 8, 12} and {c["grid_n"] for c in full.values() if c["name"] == "grid"} == {3, 5, 7}
     assert min(c["std"] for c in full.values()) == 0.005 and max(c["std"] for c in full.values()) == 0.1
     assert len(S.plan(T.robustness_spec("edges"))) == 14 * 3
+    # the full table measures its hardest cases first (a sweep cut short has measured them)
+    first = next(iter(full.values()))
+    assert (first["name"], first["grid_n"], first["spacing"], first["std"]) == ("grid", 7, 4.0, 0.01)
+    assert len(full) == 64 + 27
     # the published rows carry their sources
     rows = [{"recipe": "stable ring", "preset": "stable", "data": "ring", "status": "done", "modes_covered": 8,
              "modes_total": 8, "hq_fraction": 0.95, "reverse_kl": 0.01, "w1": 0.02, "wall_s": 1.0, "steps": 20000}]
@@ -285,3 +289,18 @@ def test_open_sweep_explores_and_continues_a_run(qtbot, tmp_path, monkeypatch, d
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
     w.act_open_sweep.trigger()
     assert errors and "not a sweep folder" in errors[0][1]
+
+
+def test_veegan_table_for_some_presets_only() -> None:
+    import argparse
+
+    from ganplay.cli_sweep import _spec
+
+    args = argparse.Namespace(seeds=None, table="veegan", file=None, presets="stable", data=None, vary=[],
+                              steps=None, set=None, config=None)
+    spec = _spec(args)
+    assert spec.presets == ["stable"] and spec.name == "veegan" and len(S.plan(spec)) == 2 * 5
+    args.table = "stable-robustness-edges"
+    with pytest.raises(S.SweepError, match="fixed grid"):
+        _spec(args)
+

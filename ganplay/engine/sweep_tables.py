@@ -121,8 +121,10 @@ def robustness_cases(scale: str = "full") -> dict[str, dict[str, Any]]:
     issue's ranges; ``edges``: the protocol's ring and grid with one factor at a time moved to
     each end of its range (the cheap first look, 14 cases)."""
     if scale == "full":
-        cases = [_ring(m, r, s) for m in RING_MODES for r in RING_RADII for s in WIDTHS]
-        cases += [_grid(n, d, s) for n in GRID_SIZES for d in GRID_SPACINGS for s in GRID_WIDTHS]
+        # the hardest first, so a sweep cut short has measured them: large, wide-spaced, narrow grids,
+        # then rings from the largest radius and the narrowest width down
+        cases = [_grid(n, d, s) for n in GRID_SIZES[::-1] for d in GRID_SPACINGS[::-1] for s in GRID_WIDTHS]
+        cases += [_ring(m, r, s) for r in RING_RADII[::-1] for s in WIDTHS for m in RING_MODES[::-1]]
         return dict(cases)
     if scale != "edges":
         raise ValueError(f"unknown scale '{scale}': full or edges")
