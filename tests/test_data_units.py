@@ -145,3 +145,54 @@ def test_images_and_bigan_ignore_data_norm() -> None:
     assert MLPGenerator(mc, 784, out_tanh=True).units is None
     mc.bigan = True
     assert MLPGenerator(mc, 2).units is None and MLPDiscriminator(mc, 4).units is None
+
+
+# ---------------------------------------------------------------------- train.lr_decay_from
+def test_lr_factor_is_flat_then_linear_down_to_a_tenth() -> None:
+    from ganplay.engine.trainer import LR_FLOOR, lr_factor
+
+    tc = Config().train
+    tc.steps, tc.lr_decay_from = 100, 0.5
+    assert [lr_factor(tc, s) for s in (0, 25, 50)] == [1.0, 1.0, 1.0]
+    assert lr_factor(tc, 75) == pytest.approx(1 - 0.9 * 0.5)
+    assert lr_factor(tc, 100) == pytest.approx(LR_FLOOR) and lr_factor(tc, 1000) == pytest.approx(LR_FLOOR)
+    tc.lr_decay_from = 1.0
+    assert lr_factor(tc, 99) == 1.0
+
+
+def test_the_trainer_decays_its_rates_and_a_resumed_run_continues_exactly() -> None:
+    cfg = _cfg("data.name=grid", "train.steps=20", "train.steps_per_mode=0", "train.lr_decay_from=0.5",
+               "train.lr_d=1e-3", "train.lr_g=5e-4")
+    t = Trainer(cfg, device="cpu")
+    for _ in range(15):
+        t.step()
+    f = 1 - 0.9 * (14 - 10) / 10   # the 15th update used the factor at step 14
+    assert t.opt_d.param_groups[0]["lr"] == pytest.approx(1e-3 * f)
+    assert t.opt_g.param_groups[0]["lr"] == pytest.approx(5e-4 * f)
+    again = Trainer(cfg, device="cpu")
+    again.load_state_dict(t.state_dict())
+    for _ in range(10):
+        a, b = t.step(), again.step()
+        assert a.loss_d == b.loss_d and a.loss_g == b.loss_g
+    assert t.opt_g.param_groups[0]["lr"] == pytest.approx(5e-5)
+    t.set("train.lr_g", 1e-3)   # a live change keeps the decay
+    assert t.opt_g.param_groups[0]["lr"] == pytest.approx(1e-4)
+
+
+def test_batched_members_decay_like_their_trainers() -> None:
+    from ganplay.engine.population import Population
+
+    run = ["data.name=grid", "train.steps=16", "train.steps_per_mode=0", "train.lr_decay_from=0.25"]
+    cfgs = [_cfg(*run), _cfg(*run, "train.seed=2"), _cfg(*run[:-1], "train.seed=4")]   # the last: no decay
+    pop = Population(cfgs, ["a", "b", "c"], device="cpu")
+    assert all(m.batched for m in pop.members)
+    solo = [Trainer(c, device="cpu") for c in cfgs]
+    for _ in range(24):
+        got = pop.step()
+        for t, g in zip(solo, got):
+            s = t.step()
+            assert abs(s.loss_g - g.loss_g) < 2e-6 * (1 + abs(s.loss_g))
+    for i, t in enumerate(solo):
+        view = pop.member_trainer(i)
+        diff = max(float((a - b).abs().max()) for a, b in zip(t.G.state_dict().values(), view.G.state_dict().values()))
+        assert diff < 2e-6

@@ -43,7 +43,7 @@ from .config import IMAGE_DATASETS, Config, to_dict
 from .models import sample_prior
 from .trainer import (
     StepStats, Trainer, apply_update, clip_, clip_bound, d_update, divergence_message, ema_update_,
-    find_divergence, g_update, gp_weight, grad_norm, make_optimizer, step_stats,
+    find_divergence, g_update, gp_weight, grad_norm, lr_factor, make_optimizer, step_stats,
 )
 
 
@@ -313,9 +313,11 @@ class RowOptimizers:
     def __init__(self, kind: str, stack: StackedMLP, member_opts: Sequence[torch.optim.Optimizer],
                  hyper: Sequence[tuple[float, Any]]):
         self.parts: list[tuple[slice, list[torch.Tensor], torch.optim.Optimizer]] = []
-        keys = [(lr, tc.beta1, tc.beta2, tc.momentum) for lr, tc in hyper]
+        self.rates: list[tuple[float, Any]] = []   # per part: (its lr, its train config) for the decay
+        keys = [(lr, tc.beta1, tc.beta2, tc.momentum, tc.lr_decay_from, tc.steps) for lr, tc in hyper]
         for s in _runs(keys):
             lr, tc = hyper[s.start]
+            self.rates.append((lr, tc))
             views = [_rows_of(p, s) for p in stack.params]
             opt = make_optimizer(kind, views, lr, tc)
             for k, v in enumerate(views):
@@ -328,6 +330,12 @@ class RowOptimizers:
     def step(self, grads: Sequence[torch.Tensor]) -> None:
         for s, views, opt in self.parts:
             apply_update(opt, views, [g[s] for g in grads])
+
+    def at_step(self, step: int) -> None:
+        """Each part's rate for update ``step + 1`` (``trainer.lr_factor``; members step in lockstep)."""
+        for (_, _, opt), (lr, tc) in zip(self.parts, self.rates):
+            for group in opt.param_groups:
+                group["lr"] = lr * lr_factor(tc, step)
 
     def write_member(self, r: int, opt: torch.optim.Optimizer, params: Sequence[nn.Parameter]) -> None:
         """Row r's state into the member's own optimiser ``opt``, keyed by its ``params``."""
@@ -505,6 +513,10 @@ class BatchedGroup:
         for a member that diverged now (its update not applied), None for one stopped before."""
         self._out = [None] * self.P
         d = g = None
+        if self.rows:
+            at = int(self.steps[self.rows[0]])
+            self.opt_d.at_step(at)
+            self.opt_g.at_step(at)
         for _ in range(self.k):
             if self.rows:
                 d = self._run(d_update)

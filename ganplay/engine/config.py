@@ -168,6 +168,10 @@ class TrainConfig:
         range=(0, None), live=True)
     batch_size: int = option(
         256, "Samples per batch for real and for generated data.", range=(1, MAX_BATCH), live=True)
+    lr_decay_from: float = option(
+        1.0, "From this fraction of train.steps on, both learning rates fall linearly to a tenth of their "
+             "value at train.steps, and stay there: the last steps refine instead of jitter (1 = constant).",
+        range=(0, 1), live=True)
     steps_per_mode: int = option(
         0, "A step budget that grows with the data: a run on a mixture of K modes trains at least "
            "steps_per_mode x K steps (train.steps is the floor; an explicit --steps wins; 0 = off).",

@@ -80,6 +80,18 @@ def build_networks(cfg: Config, data: Any) -> tuple[nn.Module, nn.Module]:
     return G, D
 
 
+LR_FLOOR = 0.1   # train.lr_decay_from: the rates end at a tenth
+
+
+def lr_factor(tc: Any, step: int) -> float:
+    """What the learning rates are multiplied by before update ``step + 1``: 1 until
+    ``lr_decay_from`` x ``steps``, then linearly down to ``LR_FLOOR`` at ``steps``, then flat."""
+    start = tc.lr_decay_from * tc.steps
+    if tc.lr_decay_from >= 1 or tc.steps <= 0 or step <= start:
+        return 1.0
+    return 1.0 - (1.0 - LR_FLOOR) * min(1.0, (step - start) / max(1.0, tc.steps - start))
+
+
 def step_budget(tc: Any, n_modes: int) -> int:
     """The steps a run trains: ``train.steps``, raised to ``steps_per_mode`` x the data's modes.
     Why: each mode costs G steps to find and D steps to pin down, so a 7x7 grid needs about twice
@@ -314,10 +326,12 @@ class Trainer:
         # BatchNorm statistics and spectral norm's power-iteration vectors change in the forward
         # pass, before the divergence check sees a loss: they are checked and rolled back too.
         self._buffers = [(f"{net}.{name}", b) for net, m in (("G", self.G), ("D", self.D))
-                         for name, b in m.named_buffers() if b.is_floating_point()]
+                         for name, b in m.named_buffers()
+                         if b.is_floating_point() and not name.startswith("units.")]   # constants
         self.gen = torch.Generator(self.device).manual_seed(cfg.train.seed)
         self.opt_g = make_optimizer(cfg.train.opt_g, self.g_params, cfg.train.lr_g, cfg.train)
         self.opt_d = make_optimizer(cfg.train.opt_d, self.d_params, cfg.train.lr_d, cfg.train)
+        self._lr_factor = 1.0   # what the optimisers' rates are multiplied by now
         self.G_ema: nn.Module | None = None
         if cfg.train.ema > 0:
             self._start_ema()
@@ -382,6 +396,8 @@ class Trainer:
         arithmetic, with the intermediate tensors kept for slow motion and the formulas)."""
         t: UpdateTarget = self if target is None else target
         tc = self.cfg.train
+        if lr_factor(tc, self.step_count) != self._lr_factor:
+            self._apply_lrs()
         stats_d = stats_g = None
         bufs = [b for _, b in self._buffers]
         # one flat copy and, below, one finiteness flag in the stats' single read-back
@@ -497,7 +513,7 @@ class Trainer:
         """D's parameters after ``unrolled`` look-ahead SGD steps, kept differentiable w.r.t. G."""
         params = dict(self.D.named_parameters())
         buffers = dict(self.D.named_buffers())
-        lr = self.cfg.train.lr_d
+        lr = self.cfg.train.lr_d * lr_factor(self.cfg.train, self.step_count)
         for _ in range(self.cfg.train.unrolled):
             x, y = self._real_batch(B)
             yf = self._sample_labels(B)
@@ -537,9 +553,9 @@ class Trainer:
         tc = self.cfg.train
         if self.cfg.train.batch_size % tc.pack:
             raise ConfigError(f"'train.batch_size' must be a multiple of train.pack ({tc.pack})")
-        for opt, lr, name in ((self.opt_d, tc.lr_d, tc.opt_d), (self.opt_g, tc.lr_g, tc.opt_g)):
+        self._apply_lrs()
+        for opt, name in ((self.opt_d, tc.opt_d), (self.opt_g, tc.opt_g)):
             for group in opt.param_groups:
-                group["lr"] = lr
                 if name == "adam":
                     group["betas"] = (tc.beta1, tc.beta2)
                 elif name == "sgd":
@@ -551,6 +567,14 @@ class Trainer:
 
     def get(self, path: str) -> Any:
         return get_field(self.cfg, path)
+
+    def _apply_lrs(self) -> None:
+        """The optimisers' rates: the config's, times the decay at this step (``lr_factor``)."""
+        tc = self.cfg.train
+        self._lr_factor = f = lr_factor(tc, self.step_count)
+        for opt, lr in ((self.opt_d, tc.lr_d), (self.opt_g, tc.lr_g)):
+            for group in opt.param_groups:
+                group["lr"] = lr * f
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:
@@ -577,6 +601,7 @@ class Trainer:
         self.opt_d.load_state_dict(copy.deepcopy(sd["opt_d"]))
         self.gen.set_state(sd["rng"].cpu())
         self.step_count = int(sd["step"])
+        self._apply_lrs()   # the config's rates at this step, whatever the saved optimisers held
         if "G_ema" in sd:
             if self.G_ema is None:
                 self._start_ema()
