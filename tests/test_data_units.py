@@ -84,26 +84,33 @@ def test_the_units_travel_with_every_copy_of_g(tmp_path) -> None:
     assert snapshot_generator(t).module.units is not None
 
 
-def test_batched_members_with_data_units_train_like_their_trainers() -> None:
+def _side_by_side(cfgs: list[Config], steps: int) -> tuple[object, list[Trainer]]:
+    """The configs as one batched Population and as solo Trainers, ``steps`` steps each; the
+    losses must agree at every step (the bmm vs addmm rounding aside)."""
     from ganplay.engine.population import Population
 
-    grid = ["data.name=grid", "data.spacing=4.0", "train.ema=0.9"]
-    cfgs = [_cfg(*grid), _cfg(*grid, "train.seed=3", "loss.r1=0.1")]
-    pop = Population(cfgs, ["a", "b"], device="cpu")
+    pop = Population(cfgs, [str(i) for i in range(len(cfgs))], device="cpu")
     assert all(m.batched for m in pop.members)
     solo = [Trainer(c, device="cpu") for c in cfgs]
-    for _ in range(20):
-        got = pop.step()
-        for t, g in zip(solo, got):
+    for _ in range(steps):
+        for t, g in zip(solo, pop.step()):
             s = t.step()
             assert abs(s.loss_d - g.loss_d) < 2e-6 * (1 + abs(s.loss_d))
             assert abs(s.loss_g - g.loss_g) < 2e-6 * (1 + abs(s.loss_g))
+    return pop, solo
+
+
+def _max_diff(a: torch.nn.Module, b: torch.nn.Module) -> float:
+    return max(float((x - y).abs().max()) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_batched_members_with_data_units_train_like_their_trainers() -> None:
+    grid = ["data.name=grid", "data.spacing=4.0", "train.ema=0.9"]
+    pop, solo = _side_by_side([_cfg(*grid), _cfg(*grid, "train.seed=3", "loss.r1=0.1")], 20)
     for i, t in enumerate(solo):
         view = pop.member_trainer(i)
         assert isinstance(view.G.units, DataUnits)
-        diff = max(float((a - b).abs().max()) for a, b in zip(t.G_ema.state_dict().values(),
-                                                                view.G_ema.state_dict().values()))
-        assert diff < 2e-6
+        assert _max_diff(t.G_ema, view.G_ema) < 2e-6
 
 
 def test_members_with_and_without_data_units_are_not_stacked_together() -> None:
@@ -180,19 +187,8 @@ def test_the_trainer_decays_its_rates_and_a_resumed_run_continues_exactly() -> N
 
 
 def test_batched_members_decay_like_their_trainers() -> None:
-    from ganplay.engine.population import Population
-
     run = ["data.name=grid", "train.steps=16", "train.steps_per_mode=0", "train.lr_decay_from=0.25"]
     cfgs = [_cfg(*run), _cfg(*run, "train.seed=2"), _cfg(*run[:-1], "train.seed=4")]   # the last: no decay
-    pop = Population(cfgs, ["a", "b", "c"], device="cpu")
-    assert all(m.batched for m in pop.members)
-    solo = [Trainer(c, device="cpu") for c in cfgs]
-    for _ in range(24):
-        got = pop.step()
-        for t, g in zip(solo, got):
-            s = t.step()
-            assert abs(s.loss_g - g.loss_g) < 2e-6 * (1 + abs(s.loss_g))
+    pop, solo = _side_by_side(cfgs, 24)
     for i, t in enumerate(solo):
-        view = pop.member_trainer(i)
-        diff = max(float((a - b).abs().max()) for a, b in zip(t.G.state_dict().values(), view.G.state_dict().values()))
-        assert diff < 2e-6
+        assert _max_diff(t.G, pop.member_trainer(i).G) < 2e-6
