@@ -334,6 +334,8 @@ class RowOptimizers:
     def at_step(self, step: int) -> None:
         """Each part's rate for update ``step + 1`` (``trainer.lr_factor``; members step in lockstep)."""
         for (_, _, opt), (lr, tc) in zip(self.parts, self.rates):
+            if tc.lr_decay_from >= 1:
+                continue   # a constant rate stays as the optimiser was built
             for group in opt.param_groups:
                 group["lr"] = lr * lr_factor(tc, step)
 
