@@ -11,7 +11,7 @@ from ganplay.engine.config import Config, DataConfig, apply_overrides
 from ganplay.engine.data import make_data
 from ganplay.engine.models import DataUnits
 from ganplay.engine.presets import apply_preset
-from ganplay.engine.trainer import Trainer, step_budget
+from ganplay.engine.trainer import NARROW_MAX, Trainer, narrow_factor, resolve_budget, step_budget
 
 SMALL = ["model.g_width=32", "model.d_width=32", "train.batch_size=64"]
 
@@ -123,7 +123,7 @@ def test_members_with_and_without_data_units_are_not_stacked_together() -> None:
 def test_the_step_budget_grows_with_the_modes() -> None:
     assert Trainer(_cfg("data.name=ring"), device="cpu").cfg.train.steps == 20_000   # 8 x 800 < 20,000
     assert Trainer(_cfg("data.name=grid"), device="cpu").cfg.train.steps == 20_000   # 25 x 800
-    seven = Trainer(_cfg("data.name=grid", "data.grid_n=7"), device="cpu")
+    seven = Trainer(_cfg("data.name=grid", "data.grid_n=7", "data.std=0.1"), device="cpu")   # not narrow
     assert seven.cfg.train.steps == 49 * 800
     assert step_budget(seven.cfg.train, 49) == seven.cfg.train.steps   # a resolved config stays put
     assert Trainer(_cfg("data.name=spiral"), device="cpu").cfg.train.steps == 20_000  # no modes: the floor
@@ -152,6 +152,57 @@ def test_images_and_bigan_ignore_data_norm() -> None:
     assert MLPGenerator(mc, 784, out_tanh=True).units is None
     mc.bigan = True
     assert MLPGenerator(mc, 2).units is None and MLPDiscriminator(mc, 4).units is None
+
+
+# ---------------------------------------------------------------------- train.narrow_width
+@pytest.mark.parametrize("fields, width", [
+    ({"name": "ring", "std": 0.01}, 0.01),                             # the protocol's ring
+    ({"name": "ring", "radius": 5.0, "std": 0.005}, 0.001),
+    ({"name": "grid"}, 0.05 / 4.0),                                    # the protocol's grid
+    ({"name": "grid", "grid_n": 7, "spacing": 4.0, "std": 0.01}, 0.01 / (4.0 * np.sqrt(8.0))),
+    ({"name": "spiral"}, None),                                        # no Gaussian modes
+])
+def test_relative_width_is_the_mode_std_over_the_spread(fields, width) -> None:
+    got = make_data(DataConfig(**fields)).relative_width
+    assert got == pytest.approx(width, rel=1e-9) if width is not None else got is None
+
+
+def test_narrow_factor_is_the_ratio_clamped_to_one_and_the_cap() -> None:
+    tc = Config().train
+    assert narrow_factor(tc, 0.001) == 1.0                 # off by default
+    tc.narrow_width = 0.01
+    assert narrow_factor(tc, 0.02) == 1.0 and narrow_factor(tc, None) == 1.0
+    assert narrow_factor(tc, 0.005) == pytest.approx(2.0)
+    assert narrow_factor(tc, 0.0001) == NARROW_MAX
+
+
+def _resolved(*extra: str) -> tuple[int, int]:
+    cfg = apply_overrides(apply_preset("stable"), ["model.g_width=16", "model.d_width=16", *extra]).validate()
+    t = Trainer(cfg, device="cpu")
+    again = Trainer(t.cfg, device="cpu")             # a session or checkpoint rebuilds from the resolved config
+    assert t.cfg.train.narrow_width == 0.0
+    assert (again.cfg.train.batch_size, again.cfg.train.steps) == (t.cfg.train.batch_size, t.cfg.train.steps)
+    return t.cfg.train.batch_size, t.cfg.train.steps
+
+
+def test_narrow_modes_get_a_larger_batch_and_a_longer_budget() -> None:
+    assert _resolved("data.name=ring") == (256, 20_000)                 # the protocol: unchanged
+    assert _resolved("data.name=grid") == (256, 20_000)
+    assert _resolved("data.name=spiral") == (256, 20_000)
+    assert _resolved("data.name=ring", "data.radius=5.0", "data.std=0.005") == (1024, 40_000)   # 10x: the cap
+    assert _resolved("data.name=ring", "data.std=0.005") == (512, 28_300)    # 2x: sqrt(2) x 20,000
+    b, steps = _resolved("data.name=grid", "data.grid_n=7", "data.std=0.05")   # 0.0088: a little
+    assert (b, steps) == (288, 41_700) and b % 2 == 0                   # a multiple of the pack
+    # an explicit budget stays the budget; the batch still grows
+    assert _resolved("data.name=ring", "data.std=0.005", "train.steps_per_mode=0", "train.steps=300") == (512, 300)
+    assert _resolved("data.name=ring", "data.std=0.005", "train.narrow_width=0") == (256, 20_000)
+
+
+def test_resolve_budget_respects_the_pack_and_the_batch_limit() -> None:
+    tc = apply_preset("stable").train
+    tc.pack, tc.batch_size = 3, 300
+    resolve_budget(tc, 8, 0.004)                     # 2.5x
+    assert tc.batch_size == 768 and tc.batch_size % 3 == 0 and tc.batch_size % 16 == 0
 
 
 # ---------------------------------------------------------------------- train.lr_decay_from

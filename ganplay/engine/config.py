@@ -176,6 +176,11 @@ class TrainConfig:
         0, "A step budget that grows with the data: a run on a mixture of K modes trains at least "
            "steps_per_mode x K steps (train.steps is the floor; an explicit --steps wins; 0 = off).",
         range=(0, 1_000_000))
+    narrow_width: float = option(
+        0.0, "Narrow modes: on a mixture whose modes' std is below narrow_width x the data's spread, the "
+             "batch grows by that ratio (4x at most) and a per-mode budget (steps_per_mode) by its square "
+             "root, since narrow modes need steadier gradients and longer refinement (0 = off).",
+        range=(0, 1))
     d_steps: int = option(1, "k: discriminator updates per generator update.", range=(0, 1000), live=True)
     lr_d: float = option(
         2e-4, "Learning rate of D's optimiser (TTUR: it is often higher than G's).", range=(0, 10), live=True)

@@ -67,6 +67,14 @@ class Dataset2D:
         scale = float(np.sqrt(((pts - centre) ** 2).sum(1).mean()))
         return centre, max(scale, 1e-3)
 
+    @property
+    def relative_width(self) -> float | None:
+        """A mixture's mode std over its spread (the protocol's ring: 0.01); ``None`` for data
+        without Gaussian modes. ``train.narrow_width`` compares against it."""
+        if self.centers is None or len(self.centers) < 2 or not self.std:
+            return None
+        return float(self.std) / self.spread()[1]
+
     def sample_labeled(self, n: int, generator: torch.Generator,
                        device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
         """(x, the index of the mode each x was drawn from)."""

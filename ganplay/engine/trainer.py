@@ -24,7 +24,7 @@ from torch import nn
 from torch.func import functional_call
 
 from . import losses as L
-from .config import LIVE_FIELDS, Config, ConfigError, get_field, set_field, to_dict
+from .config import LIVE_FIELDS, MAX_BATCH, Config, ConfigError, get_field, set_field, to_dict
 from .data import make_data
 from .device import resolve_device
 from .memory_estimate import LIVE_SIZE_FIELDS, check_change, check_fits
@@ -98,6 +98,36 @@ def step_budget(tc: Any, n_modes: int) -> int:
     the 5x5 grid's budget (measured with ``ganplay sweep --table stable-robustness-edges``).
     Idempotent, so a resolved config resolves to itself."""
     return max(tc.steps, tc.steps_per_mode * n_modes) if tc.steps_per_mode > 0 else tc.steps
+
+
+NARROW_MAX = 4.0   # train.narrow_width: the batch grows 4x at most (a 1024 batch for stable's 256)
+
+
+def narrow_factor(tc: Any, relative_width: float | None) -> float:
+    """How much narrower than ``narrow_width`` (in units of the data's spread) the modes are,
+    between 1 and ``NARROW_MAX``; 1 when off or for data without Gaussian modes."""
+    if tc.narrow_width <= 0 or not relative_width:
+        return 1.0
+    return min(NARROW_MAX, max(1.0, tc.narrow_width / relative_width))
+
+
+def resolve_budget(tc: Any, n_modes: int, relative_width: float | None) -> None:
+    """Turns the data-derived fields of ``tc`` into the batch and steps a run trains, in place.
+
+    ``steps_per_mode`` raises the steps (:func:`step_budget`); ``narrow_width`` multiplies the batch
+    by :func:`narrow_factor` f and a per-mode budget by sqrt(f). Why: narrow modes (the ring of
+    radius 5 with std 0.005) are found at 256 samples a batch but stay blurred by the gradients'
+    noise; 4x the batch and 2x the steps sharpened its worst seed from 25 % to 83 % high quality.
+    The resolved config says what trains (``narrow_width`` is then 0), so it resolves to itself."""
+    steps = step_budget(tc, n_modes)
+    f = narrow_factor(tc, relative_width)
+    if f > 1:
+        unit = math.lcm(16, tc.pack)
+        tc.batch_size = min(MAX_BATCH, max(tc.batch_size, unit * round(tc.batch_size * f / unit)))
+        if tc.steps_per_mode > 0:
+            steps = max(steps, 100 * round(steps * math.sqrt(f) / 100))
+    tc.steps = steps
+    tc.narrow_width = 0.0
 
 
 def make_optimizer(name: str, params: Any, lr: float, tc: Any) -> torch.optim.Optimizer:
@@ -313,7 +343,10 @@ class Trainer:
         self.points = points
         self.data = data if data is not None else make_data(cfg.data, points)
         self.n_classes = getattr(self.data, "n_classes", 0) if cfg.model.conditional else 0
-        cfg.train.steps = step_budget(cfg.train, getattr(self.data, "n_modes", 0))
+        batch = cfg.train.batch_size
+        resolve_budget(cfg.train, getattr(self.data, "n_modes", 0), getattr(self.data, "relative_width", None))
+        if cfg.train.batch_size != batch:
+            check_fits(cfg, self.device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.train.seed)
             G, D = build_networks(cfg, self.data)
