@@ -72,6 +72,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     trainer = Trainer(cfg)
     if trainer.device_message:
         print(f"ganplay: {trainer.device_message}", file=sys.stderr)
+    if trainer.budget_note and not args.quiet:
+        print(f"ganplay: {trainer.budget_note}", file=sys.stderr)
     tuner = _use_threads(trainer, args.quiet)
     return _train_and_save(args, trainer, run_dir, None, trainer.cfg.train.steps, None, tuner)
 

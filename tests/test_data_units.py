@@ -243,3 +243,28 @@ def test_batched_members_decay_like_their_trainers() -> None:
     pop, solo = _side_by_side(cfgs, 24)
     for i, t in enumerate(solo):
         assert _max_diff(t.G, pop.member_trainer(i).G) < 2e-6
+
+
+def test_the_window_is_told_the_recipe_and_what_the_data_changed_of_it() -> None:
+    """The live loop's EngineReset carries the config as asked (so the setup panel keeps showing
+    'stable', narrow_width and the batch the user chose) and a message naming the resolved budget;
+    the trainer itself trains the resolved one."""
+    import queue
+
+    from ganplay.live import protocol as P
+    from ganplay.live.loop import TrainLoop
+
+    cfg = apply_overrides(apply_preset("stable"), ["model.g_width=16", "model.d_width=16", "train.batch_size=32",
+                                                   "data.name=ring", "data.radius=5.0", "data.std=0.005"])
+    frames: list = []
+    events: list = []
+    inbox: queue.Queue = queue.Queue()
+    inbox.put(P.Describe())
+    loop = TrainLoop(inbox, frames.append, events.append, stopped=lambda: bool(frames), torch_threads=1)
+    loop.run(P.Reset(cfg))
+    reset = next(e for e in events if isinstance(e, P.EngineReset))
+    assert reset.config.train.batch_size == 32 and reset.config.train.narrow_width == 0.01
+    assert reset.config.train.steps == 20_000
+    assert "train.batch_size 32 -> 128" in reset.message and "train.steps 20,000 -> 40,000" in reset.message
+    described = next(e for e in events if isinstance(e, P.Described)).info
+    assert described["config"].train.batch_size == 128 and described["config"].train.steps == 40_000

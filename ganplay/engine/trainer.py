@@ -130,6 +130,18 @@ def resolve_budget(tc: Any, n_modes: int, relative_width: float | None) -> None:
     tc.narrow_width = 0.0
 
 
+def budget_note(asked: Any, resolved: Any) -> str:
+    """One line saying what :func:`resolve_budget` changed ("" when nothing), for the CLI and the
+    window: a user who picked ``stable`` sees why the run is longer than its 20,000 steps."""
+    moved = [f"train.{name} {a:,} -> {b:,}" for name, a, b in (
+        ("steps", asked.steps, resolved.steps), ("batch_size", asked.batch_size, resolved.batch_size)) if a != b]
+    if not moved:
+        return ""
+    why = [w for w, on in (("steps_per_mode", asked.steps_per_mode > 0),
+                           ("narrow_width", asked.batch_size != resolved.batch_size)) if on]
+    return f"{' and '.join(moved)} for this data ({', '.join('train.' + w for w in why)})"
+
+
 def make_optimizer(name: str, params: Any, lr: float, tc: Any) -> torch.optim.Optimizer:
     """The optimiser of one network (or of a run of stacked members, see compare_batched)."""
     # Adam and SGD use the fused kernels (CPU and CUDA): one call per update instead of ~8 small
@@ -343,9 +355,11 @@ class Trainer:
         self.points = points
         self.data = data if data is not None else make_data(cfg.data, points)
         self.n_classes = getattr(self.data, "n_classes", 0) if cfg.model.conditional else 0
-        batch = cfg.train.batch_size
+        # the config as asked for (the window's setup panel shows it: the recipe, not its resolution)
+        self.requested_cfg = cfg.copy()
         resolve_budget(cfg.train, getattr(self.data, "n_modes", 0), getattr(self.data, "relative_width", None))
-        if cfg.train.batch_size != batch:
+        self.budget_note = budget_note(self.requested_cfg.train, cfg.train)
+        if cfg.train.batch_size != self.requested_cfg.train.batch_size:
             check_fits(cfg, self.device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.train.seed)

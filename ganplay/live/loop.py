@@ -306,7 +306,10 @@ class TrainLoop(CommandLoop):
             if loading:
                 self.emit(P.Loading(1.0, ""))
         self._install(trainer)
-        self.emit(P.EngineReset(str(trainer.device), trainer.cfg.copy(), trainer.device_message or ""))
+        # the panel shows the recipe as asked; what the data changed of it is said in the banner
+        notes = [m for m in (trainer.device_message, getattr(trainer, "budget_note", "")) if m]
+        asked = getattr(trainer, "requested_cfg", trainer.cfg)
+        self.emit(P.EngineReset(str(trainer.device), asked.copy(), " ".join(notes)))
 
     def _loading_progress(self) -> Callable[[float, str], None]:
         """A progress callback that sends at most ten ``Loading`` events a second."""
