@@ -304,3 +304,24 @@ def test_veegan_table_for_some_presets_only() -> None:
     with pytest.raises(S.SweepError, match="fixed grid"):
         _spec(args)
 
+
+
+def test_the_robustness_table_says_what_passes_and_each_cases_budget() -> None:
+    """A case passes when every seed covers every mode at >= 75 % high quality; the budget column
+    shows the steps and batch its runs trained (stable derives both from the data)."""
+    def row(data, seed, covered, hq, steps=20_000, batch=256, status="done"):
+        return {"data": data, "seed": seed, "status": status, "modes_covered": covered, "modes_total": 8,
+                "hq_fraction": hq, "w1": 0.01, "steps": steps, "batch": batch}
+
+    rows = [row("ring-a", 0, 8, 0.9), row("ring-a", 1, 8, 0.8),
+            row("ring-b", 0, 8, 0.9, 40_000, 1024), row("ring-b", 1, 8, 0.7, 40_000, 1024),
+            row("ring-c", 0, 7, 0.95), {"data": "ring-d", "seed": 0, "status": "failed"}]
+    import re
+
+    lines = {ln.split()[0]: re.split(r"\s{2,}", ln.strip())
+             for ln in T.format_robustness(rows).splitlines() if ln.startswith("ring")}
+    assert lines["ring-a"][-1] == "yes" and lines["ring-a"][-2] == "20,000 x 256"
+    assert lines["ring-b"][-1] == "no" and lines["ring-b"][4] == "70.0" and lines["ring-b"][-2] == "40,000 x 1,024"
+    assert lines["ring-c"][-1] == "no" and lines["ring-c"][2] == "7/8"
+    assert lines["ring-d"][-1] == "pending"
+    assert "1/3 cases pass" in T.format_robustness(rows)

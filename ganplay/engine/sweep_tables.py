@@ -146,10 +146,16 @@ def robustness_spec(scale: str = "full", seeds: int = ROBUST_SEEDS, steps: int |
                      name=f"{preset}-robustness-{scale}")
 
 
+def _budget(rows: Sequence[dict[str, Any]]) -> str:
+    """The steps and batch the case's runs trained (``stable`` derives both from the data)."""
+    sizes = sorted({(int(r["steps"]), int(r["batch"]) if r.get("batch") else 0) for r in rows if r.get("steps")})
+    return ", ".join(f"{s:,} x {b:,}" if b else f"{s:,}" for s, b in sizes) or "-"
+
+
 def format_robustness(rows: Sequence[dict[str, Any]], target: float = HQ_TARGET) -> str:
     """One line per data case: modes covered (worst seed), HQ % (mean, worst seed), and whether
     every seed covers every mode at >= ``target`` high quality; misses are listed after."""
-    head = ["case", "seeds", "modes (worst)", "HQ % mean", "HQ % worst", "W1", "pass"]
+    head = ["case", "seeds", "modes (worst)", "HQ % mean", "HQ % worst", "W1", "steps x batch", "pass"]
     body = []
     misses = 0
     cases: list[str] = []
@@ -159,7 +165,7 @@ def format_robustness(rows: Sequence[dict[str, Any]], target: float = HQ_TARGET)
     for c in cases:
         rs = [r for r in rows if r["data"] == c and r["status"] in ("done", "diverged")]
         if not rs:
-            body.append([c, "0", "-", "-", "-", "-", "pending"])
+            body.append([c, "0", "-", "-", "-", "-", "-", "pending"])
             continue
         total = rs[0]["modes_total"]
         worst_modes = min(r["modes_covered"] for r in rs)
@@ -168,7 +174,7 @@ def format_robustness(rows: Sequence[dict[str, Any]], target: float = HQ_TARGET)
         ok = all(r["modes_covered"] == total and r["hq_fraction"] >= target and r["status"] == "done" for r in rs)
         misses += not ok
         body.append([c, str(len(rs)), f"{worst_modes}/{total}", f"{100 * sum(hq) / len(hq):.1f}",
-                     f"{100 * min(hq):.1f}", "-" if not w1 else f"{sum(w1) / len(w1):.3f}",
+                     f"{100 * min(hq):.1f}", "-" if not w1 else f"{sum(w1) / len(w1):.3f}", _budget(rs),
                      "yes" if ok else ("DIVERGED" if any(r["status"] == "diverged" for r in rs) else "no")])
     table = format_table(head, body, right={1, 2, 3, 4, 5})
     done = sum(1 for b in body if b[-1] != "pending")
