@@ -268,3 +268,48 @@ def test_the_window_is_told_the_recipe_and_what_the_data_changed_of_it() -> None
     assert "train.batch_size 32 -> 128" in reset.message and "train.steps 20,000 -> 40,000" in reset.message
     described = next(e for e in events if isinstance(e, P.Described)).info
     assert described["config"].train.batch_size == 128 and described["config"].train.steps == 40_000
+
+
+# ---------------------------------------------------------------------- train.instance_noise
+def test_noise_std_fades_linearly_to_none() -> None:
+    from ganplay.engine.trainer import noise_std
+
+    tc = Config().train
+    tc.steps, tc.instance_noise, tc.noise_until = 100, 0.2, 0.5
+    assert noise_std(tc, 0) == pytest.approx(0.2) and noise_std(tc, 25) == pytest.approx(0.1)
+    assert noise_std(tc, 50) == 0.0 and noise_std(tc, 99) == 0.0
+    tc.instance_noise = 0.0
+    assert noise_std(tc, 0) == 0.0
+
+
+def _nearest_mode_distance(t: Trainer, x: torch.Tensor) -> float:
+    c = torch.as_tensor(t.data.centers, dtype=x.dtype)
+    return float(torch.cdist(x.detach(), c).min(1).values.median())
+
+
+def test_instance_noise_blurs_what_d_sees_in_units_of_the_spread_until_it_fades() -> None:
+    ring = ["data.name=ring", "data.radius=5.0", "data.std=0.01", "train.steps=100", "train.steps_per_mode=0"]
+    plain = Trainer(_cfg(*ring), device="cpu")
+    x, xf, *_ = plain.d_draws()
+    assert _nearest_mode_distance(plain, x) < 0.03                       # the data's own width
+    noisy = Trainer(_cfg(*ring, "train.instance_noise=0.1", "train.noise_until=0.5"), device="cpu")
+    x, xf, *_ = noisy.d_draws()
+    # noise of 0.1 x the spread (5): a median distance of about 0.5 * 1.18 from the nearest centre
+    assert 0.4 < _nearest_mode_distance(noisy, x) < 0.8
+    _, z, clean, _ = noisy.g_forward()
+    assert _nearest_mode_distance(noisy, clean) < 5.0                    # G's own points are not blurred
+    noisy.step_count = 50                                                # faded: D sees the data itself
+    x, *_ = noisy.d_draws()
+    assert _nearest_mode_distance(noisy, x) < 0.03
+    noisy.step()                                                         # trains with it, and without it
+    assert noisy.step_count == 51
+
+
+def test_instance_noise_trains_alone_in_a_comparison_and_not_with_bigan() -> None:
+    from ganplay.engine.compare_batched import batch_key
+    from ganplay.engine.config import ConfigError
+
+    assert batch_key(_cfg("data.name=grid", "train.instance_noise=0.02")) is None
+    assert batch_key(_cfg("data.name=grid")) is not None
+    with pytest.raises(ConfigError, match="train.instance_noise=0"):
+        apply_overrides(Config(), ["model.bigan=true", "train.instance_noise=0.1"]).validate()

@@ -181,6 +181,13 @@ class TrainConfig:
              "batch grows by that ratio (4x at most) and a per-mode budget (steps_per_mode) by its square "
              "root, since narrow modes need steadier gradients and longer refinement (0 = off).",
         range=(0, 1))
+    instance_noise: float = option(
+        0.0, "Instance noise: the std of Gaussian noise added to every point D trains on, real and generated, "
+             "in units of the data's spread (2D data) or of pixel values (images). It fades linearly to none at "
+             "noise_until x train.steps: blurred modes give D smooth slopes that lead G to all of them (0 = off).",
+        range=(0, 10), live=True)
+    noise_until: float = option(
+        1.0, "Instance noise fades linearly to none at this fraction of train.steps.", range=(0, 1), live=True)
     d_steps: int = option(1, "k: discriminator updates per generator update.", range=(0, 1000), live=True)
     lr_d: float = option(
         2e-4, "Learning rate of D's optimiser (TTUR: it is often higher than G's).", range=(0, 10), live=True)
@@ -442,7 +449,8 @@ def validate(cfg: Config) -> None:
     if cfg.model.bigan:
         clash = [why for bad, why in (
             (cfg.model.arch != "mlp", "model.arch=mlp"), (cfg.model.conditional, "model.conditional=false"),
-            (cfg.train.pack != 1, "train.pack=1"), (cfg.train.unrolled != 0, "train.unrolled=0")) if bad]
+            (cfg.train.pack != 1, "train.pack=1"), (cfg.train.unrolled != 0, "train.unrolled=0"),
+            (cfg.train.instance_noise > 0, "train.instance_noise=0")) if bad]
         if clash:
             raise ConfigError(f"bad value True for 'model.bigan': a BiGAN needs {', '.join(clash)}")
     if cfg.data.name == "points" and not cfg.data.path:

@@ -92,6 +92,15 @@ def lr_factor(tc: Any, step: int) -> float:
     return 1.0 - (1.0 - LR_FLOOR) * min(1.0, (step - start) / max(1.0, tc.steps - start))
 
 
+def noise_std(tc: Any, step: int) -> float:
+    """``train.instance_noise`` before update ``step + 1``: linearly down to 0 at ``noise_until`` x
+    ``steps``, then none."""
+    end = tc.noise_until * tc.steps
+    if tc.instance_noise <= 0 or step >= end:
+        return 0.0
+    return tc.instance_noise * (1.0 - step / end)
+
+
 def step_budget(tc: Any, n_modes: int) -> int:
     """The steps a run trains: ``train.steps``, raised to ``steps_per_mode`` x the data's modes.
     Why: each mode costs G steps to find and D steps to pin down, so a 7x7 grid needs about twice
@@ -353,6 +362,7 @@ class Trainer:
         # sizes that cannot fit together are refused here, before the data or a network take memory
         check_fits(cfg, self.device)
         self.points = points
+        self._noise_unit: float | None = None   # train.instance_noise's unit: the data's spread, found once
         self.data = data if data is not None else make_data(cfg.data, points)
         self.n_classes = getattr(self.data, "n_classes", 0) if cfg.model.conditional else 0
         # the config as asked for (the window's setup panel shows it: the recipe, not its resolution)
@@ -502,7 +512,23 @@ class Trainer:
             eps = torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), generator=self.gen, device=self.device)
         with torch.no_grad():
             xf = self._fakes(z, yf)
+        s = self._noise()
+        if s > 0:
+            x, xf = self._blur(x, s), self._blur(xf, s)
         return x, xf, eps, y, yf, z
+
+    def _noise(self) -> float:
+        """This step's instance noise in data units (0 when off: the random streams stay untouched)."""
+        s = noise_std(self.cfg.train, self.step_count)
+        if s <= 0:
+            return 0.0
+        if self._noise_unit is None:
+            spread = getattr(self.data, "spread", None)
+            self._noise_unit = float(spread()[1]) if callable(spread) else 1.0
+        return s * self._noise_unit
+
+    def _blur(self, x: torch.Tensor, s: float) -> torch.Tensor:
+        return x + s * torch.randn(x.shape, generator=self.gen, device=self.device, dtype=x.dtype)
 
     def d_scores(self, x: torch.Tensor, y: Any = None, rows: Any = None) -> torch.Tensor:
         return self.D(x, y) if y is not None else self.D(x)
@@ -518,11 +544,14 @@ class Trainer:
             params = self._unrolled_params(self.cfg.loss, B)
             z = self.sample_z(B)
             xf = self._fakes(z, yf)
-            args = (xf, yf) if yf is not None else (xf,)
+            s = self._noise()
+            seen = self._blur(xf, s) if s > 0 else xf
+            args = (seen, yf) if yf is not None else (seen,)
             return functional_call(self.D, (params, dict(self.D.named_buffers())), args), z, xf, yf
         z = self.sample_z(B)
         xf = self._fakes(z, yf)
-        return self.d_scores(xf, yf), z, xf, yf
+        s = self._noise()
+        return self.d_scores(self._blur(xf, s) if s > 0 else xf, yf), z, xf, yf
 
     def per_member_loss(self, fn: Callable[..., torch.Tensor], *args: Any) -> torch.Tensor:
         return fn(self.cfg.loss, *args)
