@@ -513,9 +513,7 @@ class Trainer:
         with torch.no_grad():
             xf = self._fakes(z, yf)
         s = self._noise()
-        if s > 0:
-            x, xf = self._blur(x, s), self._blur(xf, s)
-        return x, xf, eps, y, yf, z
+        return self._blur(x, s), self._blur(xf, s), eps, y, yf, z
 
     def _noise(self) -> float:
         """This step's instance noise in data units (0 when off: the random streams stay untouched)."""
@@ -528,6 +526,8 @@ class Trainer:
         return s * self._noise_unit
 
     def _blur(self, x: torch.Tensor, s: float) -> torch.Tensor:
+        if s <= 0:   # no draw: a run without instance noise keeps its random streams
+            return x
         return x + s * torch.randn(x.shape, generator=self.gen, device=self.device, dtype=x.dtype)
 
     def d_scores(self, x: torch.Tensor, y: Any = None, rows: Any = None) -> torch.Tensor:
@@ -544,14 +544,12 @@ class Trainer:
             params = self._unrolled_params(self.cfg.loss, B)
             z = self.sample_z(B)
             xf = self._fakes(z, yf)
-            s = self._noise()
-            seen = self._blur(xf, s) if s > 0 else xf
+            seen = self._blur(xf, self._noise())
             args = (seen, yf) if yf is not None else (seen,)
             return functional_call(self.D, (params, dict(self.D.named_buffers())), args), z, xf, yf
         z = self.sample_z(B)
         xf = self._fakes(z, yf)
-        s = self._noise()
-        return self.d_scores(self._blur(xf, s) if s > 0 else xf, yf), z, xf, yf
+        return self.d_scores(self._blur(xf, self._noise()), yf), z, xf, yf
 
     def per_member_loss(self, fn: Callable[..., torch.Tensor], *args: Any) -> torch.Tensor:
         return fn(self.cfg.loss, *args)
