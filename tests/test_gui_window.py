@@ -218,6 +218,7 @@ def test_divergence_pauses_and_offers_the_last_good_state(qtbot, thread_window, 
     w.act_play.trigger()
     qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=5000)
     assert "diverged" in w.banner_label.text() and "nan" in w.banner_label.text()
+    assert w.banner_kind == "error"
     assert w.banner_restore.isVisible() and not w.worker.loop.running and not w.running
     monkeypatch.undo()
     with qtbot.waitSignal(w.worker.event, timeout=5000, check_params_cb=lambda ev: isinstance(ev, P.Restored)):
@@ -491,6 +492,7 @@ def test_cuda_out_of_memory_mid_training_falls_back_to_the_cpu(qtbot, thread_win
     w.act_step.trigger()
     qtbot.waitUntil(lambda: "CPU" in w.banner_label.text(), timeout=10_000)
     assert "out of memory" in w.banner_label.text().lower()
+    assert w.banner_kind == "warning"
     assert w.device_label.text() == "device: cpu"
     qtbot.waitUntil(lambda: w.worker.trainer is not tr and w.worker.trainer.step_count == step_before + 1,
                     timeout=10_000)

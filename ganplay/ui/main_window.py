@@ -39,6 +39,9 @@ from .setup_panel import SetupPanel
 from .timeline import RewindTimeline
 from .worker import FileTask, PreviewWorker, default_backend, make_worker
 
+# the banner's (background, text) colours: ColorBrewer blues, oranges and reds
+BANNER_COLOURS = {"info": ("#deebf7", "#08306b"), "warning": ("#fee6ce", "#7f2704"),
+                  "error": ("#fde0dd", "#67000d")}
 REDRAW_MS = 33  # ~30 frames per second; training speed does not depend on it
 # The worker holds the GIL between torch calls; a short switch interval (CPython's default is
 # 5 ms) lets the GUI thread in sooner, which keeps the event loop responsive.
@@ -166,7 +169,7 @@ class MainWindow(QMainWindow):
         self.hint_label.setWordWrap(True)
         lay.addWidget(self.hint_label)
         self.banner = QFrame()
-        self.banner.setStyleSheet("QFrame { background: #fde0dd; } QLabel { color: #67000d; }")
+        self.banner.setObjectName("banner")
         bl = QHBoxLayout(self.banner)
         self.banner_label = QLabel()
         self.banner_label.setWordWrap(True)
@@ -183,6 +186,7 @@ class MainWindow(QMainWindow):
         self.banner_close.clicked.connect(self.banner.hide)
         for w in (self.banner_restore, self.banner_reset, self.banner_close):
             bl.addWidget(w)
+        self.banner_kind = ""
         self.banner.hide()
         lay.addWidget(self.banner)
         self.label_bar = LabelBar()   # a 2D cGAN's one-label-at-a-time selector
@@ -1074,7 +1078,7 @@ class MainWindow(QMainWindow):
         self.model.set_step(0)
         self.model.set_device(ev.device)
         if ev.message:
-            self._banner(ev.message, actions=False)
+            self._banner(ev.message, actions=False, kind="info")  # what the data changed: not a fault
         if not self.engine_ready:
             self.engine_ready = True
             if self.worker.backend == "process":
@@ -1099,7 +1103,7 @@ class MainWindow(QMainWindow):
 
     def _on_device_fallback(self, ev: P.DeviceFallback) -> None:
         self.model.set_device(ev.device)
-        self._banner(ev.message, actions=False)
+        self._banner(ev.message, actions=False, kind="warning")
 
     def _on_field_rejected(self, ev: P.FieldRejected) -> None:
         self.model.reject(ev.path)
@@ -1163,7 +1167,12 @@ class MainWindow(QMainWindow):
         name = self.setup_panel.preset_combo.currentText()
         return name in PRESETS and self._matches_preset(name)
 
-    def _banner(self, text: str, actions: bool, last_good: int = 0) -> None:
+    def _banner(self, text: str, actions: bool, last_good: int = 0, kind: str = "error") -> None:
+        """Show ``text`` above the views; ``kind`` (info, warning, error) sets its colours so a
+        note on what the data changed does not read like a failure."""
+        self.banner_kind = kind
+        bg, fg = BANNER_COLOURS[kind]
+        self.banner.setStyleSheet(f"QFrame#banner {{ background: {bg}; }} QLabel {{ color: {fg}; }}")
         self.banner_label.setText(text)
         self.banner_restore.setVisible(actions)
         self.banner_reset.setVisible(actions)
