@@ -59,7 +59,7 @@ def _spec(args: argparse.Namespace) -> Any:
     from .engine.config import load_toml, to_dict
     from .engine.population import parse_vary
     from .engine.sweep import SweepError, SweepSpec, data_sets, load_sweep_file, parse_seeds
-    from .engine.sweep_tables import robustness_spec, veegan_spec
+    from .engine.sweep_tables import drop_twins, robustness_spec, veegan_spec
 
     seeds = parse_seeds(args.seeds) if args.seeds is not None else None
     if args.table:
@@ -93,6 +93,8 @@ def _spec(args: argparse.Namespace) -> Any:
     spec.overrides = list(spec.overrides) + list(args.set or [])
     if args.config:
         spec.base = to_dict(load_toml(args.config))
+    if args.table and args.table.startswith("stable-robustness"):
+        drop_twins(spec)   # a case its twin's runs repeat to the bit is not trained twice
     return spec
 
 
@@ -139,7 +141,7 @@ def _progress_printer(quiet: bool) -> Any:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from .engine.sweep import SweepError, plan, plan_name, read_plan, write_report
     from .engine.sweep_backends import make_backend, run_sweep
-    from .engine.sweep_tables import format_robustness, format_veegan
+    from .engine.sweep_tables import format_robustness, format_veegan, robustness_cases, robustness_twins
 
     if args.help_file:
         from .engine.sweep import load_sweep_file
@@ -188,7 +190,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if table == "veegan":
         print(format_veegan(rows))
     elif table and table.startswith("stable-robustness"):
-        print(format_robustness(rows))
+        scale = "edges" if table.endswith("edges") else "full"
+        print(format_robustness(rows, twins=robustness_twins(robustness_cases(scale))))
     else:
         print(summary)
     print(f"ganplay: results in {sweep_dir / 'results.csv'}, {sweep_dir / 'results.json'}, "

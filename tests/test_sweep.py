@@ -325,3 +325,71 @@ def test_the_robustness_table_says_what_passes_and_each_cases_budget() -> None:
     assert lines["ring-c"][-1] == "no" and lines["ring-c"][2] == "7/8"
     assert lines["ring-d"][-1] == "pending"
     assert "1/3 cases pass" in T.format_robustness(rows)
+
+
+def test_robustness_twins_are_cases_scaled_by_a_power_of_two() -> None:
+    """The full table's 22 twins: each is an earlier case with radius (spacing) and width scaled by
+    the same power of two; a stable robustness sweep trains the other 69 cases, and a sweep that
+    turns the data's units off keeps every case (its twins are different problems)."""
+    import argparse
+    import math
+
+    from ganplay.cli_sweep import _spec
+
+    full = T.robustness_cases("full")
+    twins = T.robustness_twins(full)
+    assert len(twins) == 22 and all(rep not in twins for rep, _ in twins.values())
+    order = list(full)
+    for twin, (rep, k) in twins.items():
+        a, b = full[rep], full[twin]
+        assert order.index(rep) < order.index(twin) and math.log2(k).is_integer()
+        scale = "radius" if a["name"] == "ring" else "spacing"
+        assert b[scale] == a[scale] * k and b["std"] == a["std"] * k
+        assert {x: v for x, v in a.items() if x not in (scale, "std")} == {x: v for x, v in b.items() if x not in (scale, "std")}
+    args = argparse.Namespace(seeds=None, table="stable-robustness", file=None, presets=None, data=None, vary=[],
+                              steps=None, set=None, config=None)
+    spec = _spec(args)
+    assert len(spec.data) == 91 - 22 and not set(spec.data) & set(twins)
+    args.set = ["model.data_norm=false"]
+    assert len(_spec(args).data) == 91
+
+
+def test_a_twin_trains_the_same_run_to_the_bit() -> None:
+    """Why the table may show a twin with its case's runs: in the data's units a ring of radius 0.5
+    and width 0.005 is the ring of radius 1 and width 0.01, and a 5x5 grid of spacing 2 and width
+    0.05 is the one of spacing 4 and width 0.1; a short stable run of each pair gives G's samples
+    equal up to the scale factor, exactly, and the same mode metrics."""
+    import torch
+
+    from ganplay.engine.config import Config, apply_overrides
+    from ganplay.engine.presets import apply_preset
+    from ganplay.engine.runs import evaluate
+    from ganplay.engine.trainer import Trainer
+
+    torch.set_num_threads(1)
+    full = T.robustness_cases("full")
+    for twin in ("ring8-r0.5-s0.005", "grid5x5-d2-s0.05"):
+        rep, k = T.robustness_twins(full)[twin]
+        out = []
+        for case in (rep, twin):
+            cfg = apply_overrides(apply_preset("stable", Config()), [f"data.{a}={b}" for a, b in full[case].items()]
+                                  + ["model.g_width=32", "model.d_width=32", "train.seed=3"])
+            t = Trainer(cfg, device="cpu")
+            for _ in range(60):
+                t.step()
+            out.append((t.sample(500), evaluate(t, n=500)))
+        (x_rep, m_rep), (x_twin, m_twin) = out
+        assert torch.equal(torch.as_tensor(x_rep) * k, torch.as_tensor(x_twin))
+        assert m_rep["modes_covered"] == m_twin["modes_covered"] and m_rep["hq_fraction"] == m_twin["hq_fraction"]
+
+
+def test_the_robustness_table_shows_a_twin_with_its_cases_runs() -> None:
+    rows = [{"data": "ring8-r1-s0.01", "seed": s, "status": "done", "modes_covered": 8, "modes_total": 8,
+             "hq_fraction": 0.9, "w1": 0.02, "steps": 20_000, "batch": 256} for s in range(3)]
+    import re
+
+    text = T.format_robustness(rows, twins={"ring8-r0.5-s0.005": ("ring8-r1-s0.01", 0.5)})
+    lines = {ln.split()[0]: re.split(r"\s{2,}", ln.strip()) for ln in text.splitlines() if ln.startswith("ring")}
+    assert list(lines) == ["ring8-r1-s0.01", "ring8-r0.5-s0.005"]
+    assert lines["ring8-r0.5-s0.005"][1] == "= ring8-r1-s0.01" and lines["ring8-r0.5-s0.005"][5] == "0.010"
+    assert lines["ring8-r0.5-s0.005"][-1] == "yes" and "2/2 cases pass" in text and "1 of them twins" in text

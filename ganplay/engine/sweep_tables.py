@@ -7,6 +7,7 @@ the ``stable`` robustness table (rings and grids well beyond the protocol's two)
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -140,6 +141,49 @@ def robustness_cases(scale: str = "full") -> dict[str, dict[str, Any]]:
     return dict(cases)
 
 
+def _scale(fields: dict[str, Any]) -> float:
+    return float(fields["radius"] if fields["name"] == "ring" else fields["spacing"])
+
+
+def robustness_twins(cases: dict[str, dict[str, Any]]) -> dict[str, tuple[str, float]]:
+    """The cases that are an earlier case scaled by a power of two (radius or spacing and width
+    alike), as {twin: (that case, the scale factor)}. Why: with ``model.data_norm`` a run trains in
+    units of the data's spread, and scaling by a power of two is exact in floating point, so a twin
+    trains on the same numbers as its case and gives the same run to the bit (its W1 scaled by the
+    factor). The full table has 22 such twins of its 91 cases."""
+    twins: dict[str, tuple[str, float]] = {}
+    seen: list[str] = []
+    for name, f in cases.items():
+        for rep in seen:
+            g = cases[rep]
+            if g["name"] != f["name"] or g.get("modes") != f.get("modes") or g.get("grid_n") != f.get("grid_n"):
+                continue
+            k = _scale(f) / _scale(g)
+            if k != 1 and math.log2(k).is_integer() and f["std"] == g["std"] * k:
+                twins[name] = (rep, k)
+                break
+        else:
+            seen.append(name)
+    return twins
+
+
+def drop_twins(spec: SweepSpec) -> dict[str, tuple[str, float]]:
+    """Leave out of a robustness sweep the cases that would repeat another case's runs exactly
+    (:func:`robustness_twins`): only when every run trains in the data's units (``model.data_norm``
+    in the preset, the base config and the overrides); returns the twins dropped."""
+    from .config import Config, apply_overrides, from_dict
+    from .presets import apply_preset
+
+    for preset in spec.presets:
+        cfg = apply_overrides(apply_preset(preset, from_dict(spec.base) if spec.base else Config()),
+                              list(spec.overrides))
+        if not cfg.model.data_norm:
+            return {}
+    twins = robustness_twins(spec.data)
+    spec.data = {k: v for k, v in spec.data.items() if k not in twins}
+    return twins
+
+
 def robustness_spec(scale: str = "full", seeds: int = ROBUST_SEEDS, steps: int | None = None,
                     preset: str = "stable") -> SweepSpec:
     return SweepSpec(presets=[preset], data=robustness_cases(scale), seeds=list(range(seeds)), steps=steps,
@@ -152,9 +196,11 @@ def _budget(rows: Sequence[dict[str, Any]]) -> str:
     return ", ".join(f"{s:,} x {b:,}" if b else f"{s:,}" for s, b in sizes) or "-"
 
 
-def format_robustness(rows: Sequence[dict[str, Any]], target: float = HQ_TARGET) -> str:
+def format_robustness(rows: Sequence[dict[str, Any]], target: float = HQ_TARGET,
+                      twins: dict[str, tuple[str, float]] | None = None) -> str:
     """One line per data case: modes covered (worst seed), HQ % (mean, worst seed), and whether
-    every seed covers every mode at >= ``target`` high quality; misses are listed after."""
+    every seed covers every mode at >= ``target`` high quality. A twin (:func:`robustness_twins`)
+    with no runs of its own follows its case, with that case's runs ("= case" under seeds)."""
     head = ["case", "seeds", "modes (worst)", "HQ % mean", "HQ % worst", "W1", "steps x batch", "pass"]
     body = []
     misses = 0
@@ -162,8 +208,13 @@ def format_robustness(rows: Sequence[dict[str, Any]], target: float = HQ_TARGET)
     for r in rows:
         if r["data"] not in cases:
             cases.append(r["data"])
-    for c in cases:
-        rs = [r for r in rows if r["data"] == c and r["status"] in ("done", "diverged")]
+    copies = {t: rep for t, (rep, _) in (twins or {}).items() if t not in cases}
+    shown = [x for case in cases for x in (case, *[t for t, rep in copies.items() if rep == case])]
+    for c in shown:
+        src = copies.get(c, c)
+        k = (twins or {})[c][1] if c in copies else 1.0
+        rs = [dict(r, w1=None if r.get("w1") is None else r["w1"] * k)
+              for r in rows if r["data"] == src and r["status"] in ("done", "diverged")]
         if not rs:
             body.append([c, "0", "-", "-", "-", "-", "-", "pending"])
             continue
@@ -173,11 +224,13 @@ def format_robustness(rows: Sequence[dict[str, Any]], target: float = HQ_TARGET)
         w1 = [r["w1"] for r in rs if r.get("w1") is not None]
         ok = all(r["modes_covered"] == total and r["hq_fraction"] >= target and r["status"] == "done" for r in rs)
         misses += not ok
-        body.append([c, str(len(rs)), f"{worst_modes}/{total}", f"{100 * sum(hq) / len(hq):.1f}",
+        body.append([c, f"= {src}" if c in copies else str(len(rs)), f"{worst_modes}/{total}", f"{100 * sum(hq) / len(hq):.1f}",
                      f"{100 * min(hq):.1f}", "-" if not w1 else f"{sum(w1) / len(w1):.3f}", _budget(rs),
                      "yes" if ok else ("DIVERGED" if any(r["status"] == "diverged" for r in rs) else "no")])
     table = format_table(head, body, right={1, 2, 3, 4, 5})
     done = sum(1 for b in body if b[-1] != "pending")
+    same = sum(1 for b in body if b[1].startswith("= "))
     return table + (f"\n{done - misses}/{done} cases pass (every seed: every mode, >= {100 * target:.0f} % high "
-                    f"quality)" if done else "")
+                    f"quality)" + (f"; {same} of them twins, shown with their case's runs" if same else "")
+                    if done else "")
 
