@@ -208,11 +208,10 @@ def format_robustness(rows: Sequence[dict[str, Any]], target: float = HQ_TARGET,
     for r in rows:
         if r["data"] not in cases:
             cases.append(r["data"])
-    copies = {t: rep for t, (rep, _) in (twins or {}).items() if t not in cases}
-    shown = [x for case in cases for x in (case, *[t for t, rep in copies.items() if rep == case])]
+    copies = {t: rep_k for t, rep_k in (twins or {}).items() if t not in cases}
+    shown = [x for case in cases for x in (case, *[t for t, (rep, _) in copies.items() if rep == case])]
     for c in shown:
-        src = copies.get(c, c)
-        k = (twins or {})[c][1] if c in copies else 1.0
+        src, k = copies.get(c, (c, 1.0))
         rs = [dict(r, w1=None if r.get("w1") is None else r["w1"] * k)
               for r in rows if r["data"] == src and r["status"] in ("done", "diverged")]
         if not rs:
