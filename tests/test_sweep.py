@@ -325,6 +325,15 @@ def test_the_robustness_table_says_what_passes_and_each_cases_budget() -> None:
     assert lines["ring-c"][-1] == "no" and lines["ring-c"][2] == "7/8"
     assert lines["ring-d"][-1] == "pending"
     assert "1/3 cases pass" in T.format_robustness(rows)
+    # D's width shows only when the table's runs differ in it (stable's d_width_per_mode: 7x7 grids)
+    for r in rows:
+        r["d_width"] = 256 if r["data"] == "ring-b" else 128
+    lines = {ln.split()[0]: re.split(r"\s{2,}", ln.strip())
+             for ln in T.format_robustness(rows).splitlines() if ln.startswith("ring")}
+    assert lines["ring-b"][-2] == "40,000 x 1,024, D 256" and lines["ring-a"][-2] == "20,000 x 256, D 128"
+    for r in rows:
+        r["d_width"] = 128
+    assert "D 128" not in T.format_robustness(rows)
 
 
 def test_robustness_twins_are_cases_scaled_by_a_power_of_two() -> None:

@@ -50,7 +50,7 @@ PROTOCOL_DATA: dict[str, dict[str, Any]] = {
 }
 
 METRIC_KEYS = ("modes_covered", "modes_total", "hq_fraction", "reverse_kl", "w1", "energy", "jsd",
-               "mnist_score", "fid", "steps", "batch", "steps_per_s")
+               "mnist_score", "fid", "steps", "batch", "d_width", "steps_per_s")
 STATUSES = ("done", "diverged", "failed", "interrupted")
 
 
@@ -389,7 +389,9 @@ def execute_run(run: SweepRun, run_dir: Path, stop: Callable[[], bool] | None = 
         else:
             res.update(status="done", reason="")
         res["metrics"] = {k: metrics.get(k) for k in METRIC_KEYS if metrics.get(k) is not None}
-        res["metrics"]["batch"] = trainer.cfg.train.batch_size   # as resolved for the data (narrow_width)
+        # as resolved for the data (narrow_width, d_width_per_mode)
+        res["metrics"]["batch"] = trainer.cfg.train.batch_size
+        res["metrics"]["d_width"] = trainer.cfg.model.d_width
         res["device"] = str(trainer.device)
     except Exception as exc:   # recorded, and the sweep goes on
         res.update(status="failed", reason=f"{type(exc).__name__}: {exc}".strip(), metrics={},
