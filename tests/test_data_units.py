@@ -12,8 +12,8 @@ from ganplay.engine.data import make_data
 from ganplay.engine.models import DataUnits
 from ganplay.engine.presets import apply_preset
 from ganplay.engine.trainer import (
-    MIN_PACKS, NARROW_MAX, Trainer, budget_note, discriminator_width, narrow_factor, pack_size, resolve_budget,
-    step_budget,
+    MIN_PACKS, NARROW_MAX, Trainer, budget_note, discriminator_width, mode_scale, narrow_factor, pack_size,
+    resolve_budget, step_budget,
 )
 
 SMALL = ["model.g_width=32", "model.d_width=32", "train.batch_size=64"]
@@ -201,68 +201,53 @@ def test_narrow_modes_get_a_larger_batch_and_a_longer_budget() -> None:
     assert _resolved("data.name=ring", "data.std=0.005", "train.narrow_width=0") == (256, 20_000)
 
 
-# ---------------------------------------------------------------------- model.d_width_per_mode
-def test_discriminator_width_is_units_per_mode_up_to_a_power_of_two() -> None:
-    mc = Config().model
-    assert discriminator_width(mc, 49) == mc.d_width == 128          # off by default
-    mc.d_width_per_mode = 5
-    assert discriminator_width(mc, 49) == 256                          # 245 -> 256
-    assert discriminator_width(mc, 25) == 128 and discriminator_width(mc, 8) == 128   # the floor
-    assert discriminator_width(mc, 0) == 128                           # no modes (spiral, MNIST)
-    assert discriminator_width(mc, 100) == 512 and discriminator_width(mc, 10_000) == 4096   # the limit
-    mc.d_width = 300
-    assert discriminator_width(mc, 49) == 300                          # a wider D stays
-
-
-def test_stable_gives_the_7x7_grid_a_wider_d_and_says_so() -> None:
-    """Only the 7x7 grid of the robustness table has more than 25 modes, so only its D grows; a
-    session or checkpoint rebuilt from the resolved config keeps the width (the rule is then off)."""
-    cfg = apply_overrides(apply_preset("stable"), ["data.name=grid", "data.grid_n=7", "data.std=0.1"]).validate()
-    t = Trainer(cfg, device="cpu")
-    assert t.cfg.model.d_width == 256 and t.cfg.model.d_width_per_mode == 0
-    assert t.requested_cfg.model.d_width == 128
-    widths = [m.out_features for m in t.D.modules() if isinstance(m, torch.nn.Linear)]
-    assert widths == [256, 256, 1]
-    assert "model.d_width 128 -> 256" in t.budget_note and "model.d_width_per_mode" in t.budget_note
-    again = Trainer(t.cfg, device="cpu")
-    assert again.cfg.model.d_width == 256 and budget_note(t.cfg, again.cfg) == ""
-    for grid_n in (3, 5):
-        five = apply_overrides(apply_preset("stable"), ["data.name=grid", f"data.grid_n={grid_n}"]).validate()
-        assert Trainer(five, device="cpu").cfg.model.d_width == 128
-    assert Trainer(apply_overrides(apply_preset("stable"), ["data.name=ring", "data.modes=12"]).validate(),
-                   device="cpu").cfg.model.d_width == 128
-
-
-# ---------------------------------------------------------------------- train.modes_per_pack
-def test_the_pack_grows_with_the_modes_while_the_batch_holds_enough_packs() -> None:
+# ---------------------------------------------------------------------- train.many_modes
+def test_mode_scale_doubles_for_each_doubling_of_the_modes() -> None:
     tc = Config().train
-    tc.pack, tc.batch_size = 2, 1024
-    assert pack_size(tc, 49) == 2                                   # off by default
-    tc.modes_per_pack = 16
-    assert pack_size(tc, 49) == 4                                   # 49 / 16 -> 4
-    assert pack_size(tc, 25) == 2 and pack_size(tc, 8) == 2 and pack_size(tc, 0) == 2   # the floor
+    assert mode_scale(tc, 49) == 1                                  # off by default
+    tc.many_modes = 25
+    assert [mode_scale(tc, k) for k in (0, 8, 25, 26, 49, 50, 51, 100, 101)] == [1, 1, 1, 2, 2, 2, 4, 4, 8]
+
+
+def test_d_width_and_pack_scale_with_the_modes() -> None:
+    cfg = Config()
+    cfg.train.many_modes, cfg.train.pack, cfg.train.batch_size = 25, 2, 1024
+    assert discriminator_width(cfg, 49) == 2 * cfg.model.d_width and discriminator_width(cfg, 25) == cfg.model.d_width
+    cfg.model.d_width = 32                                          # a user's width is scaled, not replaced
+    assert discriminator_width(cfg, 49) == 64 and discriminator_width(cfg, 8) == 32
+    cfg.model.d_width = 4000
+    assert discriminator_width(cfg, 49) == 4096                     # the limit
+    tc = cfg.train
+    assert pack_size(tc, 49) == 4 and pack_size(tc, 25) == 2 and pack_size(tc, 0) == 2
     tc.batch_size = 4096
     assert pack_size(tc, 100) == 8 and tc.batch_size // 8 >= MIN_PACKS
     for batch in (288, 720, 1000):                                  # too few packs, or not a multiple
         tc.batch_size = batch
         assert pack_size(tc, 49) == 2
-    tc.pack, tc.batch_size = 8, 1024
-    assert pack_size(tc, 49) == 8                                   # a larger pack stays
+    tc.pack, tc.batch_size = 1, 512
+    assert pack_size(tc, 49) == 2                                   # 256 packs of 2
 
 
-def test_stable_packs_4_on_the_narrow_7x7_grid_and_says_so() -> None:
-    """The narrow 7x7 grid trains at 1,024 a batch (narrow_width), which holds 256 packs of 4; the
-    wide one at 256 keeps the pack of 2. A resolved config resolves to itself."""
+def test_stable_gives_only_the_7x7_grid_a_wider_d_and_a_larger_pack_and_says_so() -> None:
+    """Only the 7x7 grid of the robustness table has more than 25 modes. Its narrow version trains
+    at 1,024 a batch (narrow_width), which holds 256 packs of 4; the wide one at 256 keeps the pack
+    of 2. A session or checkpoint rebuilt from the resolved config keeps both (the rule is off)."""
     cfg = apply_overrides(apply_preset("stable"), ["data.name=grid", "data.grid_n=7", "data.spacing=4",
                                                    "data.std=0.01"]).validate()
     t = Trainer(cfg, device="cpu")
     assert (t.cfg.train.batch_size, t.cfg.train.pack, t.cfg.model.d_width) == (1024, 4, 256)
-    assert t.D.pack == 4 and t.cfg.train.modes_per_pack == 0
-    assert "train.pack 2 -> 4" in t.budget_note and "train.modes_per_pack" in t.budget_note
+    assert t.D.pack == 4 and t.cfg.train.many_modes == 0 and t.requested_cfg.model.d_width == 128
+    widths = [m.out_features for m in t.D.modules() if isinstance(m, torch.nn.Linear)]
+    assert widths == [256, 256, 1]
+    assert "train.pack 2 -> 4 and model.d_width 128 -> 256" in t.budget_note and "train.many_modes" in t.budget_note
     again = Trainer(t.cfg, device="cpu")
-    assert again.cfg.train.pack == 4 and budget_note(t.cfg, again.cfg) == ""
-    wide = apply_overrides(apply_preset("stable"), ["data.name=grid", "data.grid_n=7", "data.std=0.1"]).validate()
-    assert Trainer(wide, device="cpu").cfg.train.pack == 2
+    assert (again.cfg.train.pack, again.cfg.model.d_width) == (4, 256) and budget_note(t.cfg, again.cfg) == ""
+    wide = Trainer(apply_overrides(apply_preset("stable"), ["data.name=grid", "data.grid_n=7", "data.std=0.1"])
+                   .validate(), device="cpu")
+    assert (wide.cfg.train.pack, wide.cfg.model.d_width) == (2, 256)
+    for data in (["data.name=grid"], ["data.name=grid", "data.grid_n=3"], ["data.name=ring", "data.modes=12"]):
+        other = Trainer(apply_overrides(apply_preset("stable"), data).validate(), device="cpu")
+        assert (other.cfg.train.pack, other.cfg.model.d_width) == (2, 128)
 
 
 def test_resolve_budget_respects_the_pack_and_the_batch_limit() -> None:

@@ -325,7 +325,7 @@ def test_the_robustness_table_says_what_passes_and_each_cases_budget() -> None:
     assert lines["ring-c"][-1] == "no" and lines["ring-c"][2] == "7/8"
     assert lines["ring-d"][-1] == "pending"
     assert "1/3 cases pass" in T.format_robustness(rows)
-    # D's width shows only when the table's runs differ in it (stable's d_width_per_mode: 7x7 grids)
+    # D's width shows only when the table's runs differ in it (stable's many_modes: 7x7 grids)
     for r in rows:
         r["d_width"] = 256 if r["data"] == "ring-b" else 128
     lines = {ln.split()[0]: re.split(r"\s{2,}", ln.strip())

@@ -115,10 +115,6 @@ class ModelConfig:
     d_width: int = option(
         128, "Units per hidden layer of the discriminator (DCGAN: channels of its 7x7 layer).",
         range=(1, MAX_WIDTH))
-    d_width_per_mode: int = option(
-        0, "A discriminator that grows with the data: on a mixture of K modes, D's hidden layers get at "
-           "least d_width_per_mode x K units, rounded up to a power of two (d_width is the floor; 0 = off).",
-        range=(0, MAX_WIDTH))
     g_activation: str = option("relu", "Hidden-layer non-linearity of the generator.", choices=ACTIVATIONS)
     d_activation: str = option(
         "relu", "Hidden-layer non-linearity of the discriminator (LeakyReLU is the DCGAN rule).",
@@ -207,10 +203,10 @@ class TrainConfig:
     unrolled: int = option(
         0, "Unrolled GAN: G's loss looks this many D steps ahead (0 = off).", range=(0, 100), live=True)
     pack: int = option(1, "PacGAN: D judges packs of m samples, which penalises collapse.", range=(1, 64))
-    modes_per_pack: int = option(
-        0, "Many modes: on a mixture of K modes, PacGAN packs at least K / modes_per_pack samples (rounded "
-           "up to a power of two), as long as D still judges at least 256 packs a batch (train.pack is the "
-           "floor; 0 = off).", range=(0, 1_000_000))
+    many_modes: int = option(
+        0, "Many modes: the recipe's D and pack are made for up to this many modes; on a mixture of more, "
+           "D's width and the PacGAN pack double for each doubling of the modes (the pack only while D still "
+           "judges 256 packs a batch; 0 = off).", range=(0, 1_000_000))
     seed: int = option(
         0, "Random seed of the networks' initialisation and of the data and z streams.", range=(0, MAX_SEED))
     device: str = option("auto", "Where to train: auto (CUDA when present), CPU or CUDA.", choices=DEVICES)

@@ -389,7 +389,7 @@ def execute_run(run: SweepRun, run_dir: Path, stop: Callable[[], bool] | None = 
         else:
             res.update(status="done", reason="")
         res["metrics"] = {k: metrics.get(k) for k in METRIC_KEYS if metrics.get(k) is not None}
-        # as resolved for the data (narrow_width, d_width_per_mode)
+        # as resolved for the data (narrow_width, many_modes)
         res["metrics"]["batch"] = trainer.cfg.train.batch_size
         res["metrics"]["d_width"] = trainer.cfg.model.d_width
         res["device"] = str(trainer.device)

@@ -192,7 +192,7 @@ def robustness_spec(scale: str = "full", seeds: int = ROBUST_SEEDS, steps: int |
 
 def _budget(rows: Sequence[dict[str, Any]], with_d: bool = False) -> str:
     """The steps and batch the case's runs trained (``stable`` derives both from the data), and
-    D's width when ``with_d`` (the table's runs differ in it: ``model.d_width_per_mode``)."""
+    D's width when ``with_d`` (the table's runs differ in it: ``train.many_modes``)."""
     sizes = sorted({(int(r["steps"]), int(r["batch"]) if r.get("batch") else 0,
                      int(r["d_width"]) if with_d and r.get("d_width") else 0) for r in rows if r.get("steps")})
     return ", ".join((f"{s:,} x {b:,}" if b else f"{s:,}") + (f", D {w}" if w else "")

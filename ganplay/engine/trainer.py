@@ -139,34 +139,36 @@ def resolve_budget(tc: Any, n_modes: int, relative_width: float | None) -> None:
     tc.narrow_width = 0.0
 
 
-def discriminator_width(mc: Any, n_modes: int) -> int:
-    """D's hidden units: ``model.d_width``, raised to ``d_width_per_mode`` x the data's modes rounded
-    up to a power of two. Why: on the 7x7 grid a 128-unit D let one seed in three leave a whole row
-    or column of modes (nearly) empty; 256 units found all 49 (``stable``: 5 a mode, so 49 modes get
-    256 and 25 modes keep 128)."""
-    if mc.d_width_per_mode <= 0 or n_modes <= 0:
-        return mc.d_width
-    need = mc.d_width_per_mode * n_modes
-    return min(MAX_WIDTH, max(mc.d_width, 1 << (need - 1).bit_length()))
+def mode_scale(tc: Any, n_modes: int) -> int:
+    """How many times more modes than ``train.many_modes`` the data has, as a power of two rounded
+    up (1 when off, for data without modes, or for up to ``many_modes`` modes): 49 modes against
+    ``stable``'s 25 give 2."""
+    if tc.many_modes <= 0 or n_modes <= tc.many_modes:
+        return 1
+    return 1 << math.ceil(math.log2(n_modes / tc.many_modes))
 
 
-MIN_PACKS = 256   # train.modes_per_pack: the pack grows only while D judges this many packs a batch
+def discriminator_width(cfg: Config, n_modes: int) -> int:
+    """D's hidden units: ``model.d_width`` times :func:`mode_scale`. Why: on the 7x7 grid a 128-unit
+    D let one seed in three leave a whole row or column of modes (nearly) empty; 256 units found all
+    49 where the modes were not the narrowest."""
+    return min(MAX_WIDTH, cfg.model.d_width * mode_scale(cfg.train, n_modes))
+
+
+MIN_PACKS = 256   # train.many_modes: the pack grows only while D judges this many packs a batch
 
 
 def pack_size(tc: Any, n_modes: int) -> int:
-    """PacGAN's pack: ``train.pack``, raised to ``n_modes / modes_per_pack`` rounded up to a power of
-    two while the batch still holds ``MIN_PACKS`` packs (and divides by the pack). Why: each of many
-    modes holds little mass, and a pack shows D a missing one more often. On the narrow 7x7 grid
-    (spacing 4, std 0.01) a pack of 2 left a column empty in one seed of three (42-45/49); a pack of 4
-    at 1,024 a batch found all 49 at 92 %. At 288 a batch (72 packs) a pack of 4 blurred every mode
-    (46 % high quality), hence the floor of packs."""
-    if tc.modes_per_pack <= 0 or n_modes <= 0:
-        return tc.pack
-    need = -(-n_modes // tc.modes_per_pack)
-    pack = max(tc.pack, 1 << (need - 1).bit_length())
+    """PacGAN's pack: ``train.pack`` times :func:`mode_scale`, halved back while the batch holds fewer
+    than ``MIN_PACKS`` packs (or does not divide by the pack). Why: each of many modes holds little
+    mass, and a larger pack shows D a missing one more often. On the narrow 7x7 grid (spacing 4,
+    std 0.01) a pack of 2 left a column empty in one seed of three (42-45/49); a pack of 4 at 1,024
+    a batch found all 49 at 92 %. At 288 a batch (72 packs) a pack of 4 blurred every mode (46 % high
+    quality), hence the floor of packs."""
+    pack = tc.pack * mode_scale(tc, n_modes)
     while pack > tc.pack and (tc.batch_size % pack or tc.batch_size // pack < MIN_PACKS):
         pack //= 2
-    return max(pack, tc.pack)
+    return pack
 
 
 def resolve_for_data(cfg: Config, n_modes: int, relative_width: float | None) -> None:
@@ -174,10 +176,9 @@ def resolve_for_data(cfg: Config, n_modes: int, relative_width: float | None) ->
     steps (:func:`resolve_budget`), the pack (:func:`pack_size`, from the resolved batch) and D's
     width (:func:`discriminator_width`)."""
     resolve_budget(cfg.train, n_modes, relative_width)
+    cfg.model.d_width = discriminator_width(cfg, n_modes)
     cfg.train.pack = pack_size(cfg.train, n_modes)
-    cfg.train.modes_per_pack = 0
-    cfg.model.d_width = discriminator_width(cfg.model, n_modes)
-    cfg.model.d_width_per_mode = 0
+    cfg.train.many_modes = 0
 
 
 def budget_note(asked: Config, resolved: Config) -> str:
@@ -191,8 +192,8 @@ def budget_note(asked: Config, resolved: Config) -> str:
         return ""
     why = [w for w, on in (("train.steps_per_mode", a.steps_per_mode > 0),
                            ("train.narrow_width", a.batch_size != r.batch_size),
-                           ("train.modes_per_pack", a.pack != r.pack),
-                           ("model.d_width_per_mode", asked.model.d_width != resolved.model.d_width)) if on]
+                           ("train.many_modes", (a.pack, asked.model.d_width) != (r.pack, resolved.model.d_width)))
+           if on]
     said = moved[0] if len(moved) == 1 else f"{', '.join(moved[:-1])} and {moved[-1]}"
     return f"{said} for this data ({', '.join(why)})"
 
