@@ -334,6 +334,11 @@ def test_the_robustness_table_says_what_passes_and_each_cases_budget() -> None:
     for r in rows:
         r["d_width"] = 128
     assert "D 128" not in T.format_robustness(rows)
+    for r in rows:
+        r["pack"] = 4 if r["data"] == "ring-b" else 2
+    lines = {ln.split()[0]: re.split(r"\s{2,}", ln.strip())
+             for ln in T.format_robustness(rows).splitlines() if ln.startswith("ring")}
+    assert lines["ring-b"][-2] == "40,000 x 1,024, pack 4" and lines["ring-a"][-2] == "20,000 x 256, pack 2"
 
 
 def test_robustness_twins_are_cases_scaled_by_a_power_of_two() -> None:

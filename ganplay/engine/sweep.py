@@ -50,7 +50,8 @@ PROTOCOL_DATA: dict[str, dict[str, Any]] = {
 }
 
 METRIC_KEYS = ("modes_covered", "modes_total", "hq_fraction", "reverse_kl", "w1", "energy", "jsd",
-               "mnist_score", "fid", "steps", "batch", "d_width", "steps_per_s")
+               "mnist_score", "fid", "steps", "batch", "d_width", "pack",
+               "steps_per_s")
 STATUSES = ("done", "diverged", "failed", "interrupted")
 
 
@@ -392,6 +393,7 @@ def execute_run(run: SweepRun, run_dir: Path, stop: Callable[[], bool] | None = 
         # as resolved for the data (narrow_width, many_modes)
         res["metrics"]["batch"] = trainer.cfg.train.batch_size
         res["metrics"]["d_width"] = trainer.cfg.model.d_width
+        res["metrics"]["pack"] = trainer.cfg.train.pack
         res["device"] = str(trainer.device)
     except Exception as exc:   # recorded, and the sweep goes on
         res.update(status="failed", reason=f"{type(exc).__name__}: {exc}".strip(), metrics={},

@@ -190,13 +190,17 @@ def robustness_spec(scale: str = "full", seeds: int = ROBUST_SEEDS, steps: int |
                      name=f"{preset}-robustness-{scale}")
 
 
-def _budget(rows: Sequence[dict[str, Any]], with_d: bool = False) -> str:
+SIZE_LABELS = {"d_width": "D", "pack": "pack"}   # sizes train.many_modes resolves per case
+
+
+def _budget(rows: Sequence[dict[str, Any]], sizes: Sequence[str] = ()) -> str:
     """The steps and batch the case's runs trained (``stable`` derives both from the data), and
-    D's width when ``with_d`` (the table's runs differ in it: ``train.many_modes``)."""
-    sizes = sorted({(int(r["steps"]), int(r["batch"]) if r.get("batch") else 0,
-                     int(r["d_width"]) if with_d and r.get("d_width") else 0) for r in rows if r.get("steps")})
-    return ", ".join((f"{s:,} x {b:,}" if b else f"{s:,}") + (f", D {w}" if w else "")
-                     for s, b, w in sizes) or "-"
+    the ``sizes`` (D's width, the pack) that the table's runs differ in (``train.many_modes``)."""
+    seen = sorted({(int(r["steps"]), int(r["batch"]) if r.get("batch") else 0,
+                    tuple(int(r[k]) if r.get(k) else 0 for k in sizes)) for r in rows if r.get("steps")})
+    return ", ".join((f"{s:,} x {b:,}" if b else f"{s:,}")
+                     + "".join(f", {SIZE_LABELS[k]} {v}" for k, v in zip(sizes, vals) if v)
+                     for s, b, vals in seen) or "-"
 
 
 def format_robustness(rows: Sequence[dict[str, Any]], target: float = HQ_TARGET,
@@ -213,7 +217,7 @@ def format_robustness(rows: Sequence[dict[str, Any]], target: float = HQ_TARGET,
             cases.append(r["data"])
     copies = {t: rep_k for t, rep_k in (twins or {}).items() if t not in cases}
     shown = [x for case in cases for x in (case, *[t for t, (rep, _) in copies.items() if rep == case])]
-    with_d = len({r["d_width"] for r in rows if r.get("d_width")}) > 1
+    sizes = [k for k in SIZE_LABELS if len({r[k] for r in rows if r.get(k)}) > 1]
     for c in shown:
         src, k = copies.get(c, (c, 1.0))
         rs = [dict(r, w1=None if r.get("w1") is None else r["w1"] * k)
@@ -228,7 +232,7 @@ def format_robustness(rows: Sequence[dict[str, Any]], target: float = HQ_TARGET,
         ok = all(r["modes_covered"] == total and r["hq_fraction"] >= target and r["status"] == "done" for r in rs)
         misses += not ok
         body.append([c, f"= {src}" if c in copies else str(len(rs)), f"{worst_modes}/{total}", f"{100 * sum(hq) / len(hq):.1f}",
-                     f"{100 * min(hq):.1f}", "-" if not w1 else f"{sum(w1) / len(w1):.3f}", _budget(rs, with_d),
+                     f"{100 * min(hq):.1f}", "-" if not w1 else f"{sum(w1) / len(w1):.3f}", _budget(rs, sizes),
                      "yes" if ok else ("DIVERGED" if any(r["status"] == "diverged" for r in rs) else "no")])
     table = format_table(head, body, right={1, 2, 3, 4, 5})
     done = sum(1 for b in body if b[-1] != "pending")

@@ -416,7 +416,7 @@ class Trainer:
         self.requested_cfg = cfg.copy()
         resolve_for_data(cfg, getattr(self.data, "n_modes", 0), getattr(self.data, "relative_width", None))
         self.budget_note = budget_note(self.requested_cfg, cfg)
-        if budget_note(self.requested_cfg, cfg):   # a larger batch or D must fit too
+        if self.budget_note:   # a larger batch, pack or D must fit too
             check_fits(cfg, self.device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.train.seed)
