@@ -12,8 +12,8 @@ from ganplay.engine.data import make_data
 from ganplay.engine.models import DataUnits
 from ganplay.engine.presets import apply_preset
 from ganplay.engine.trainer import (
-    MIN_PACKS, NARROW_MAX, Trainer, budget_note, discriminator_width, mode_scale, narrow_factor, pack_size,
-    resolve_budget, step_budget,
+    MIN_PACKS, NARROW_MAX, Trainer, budget_note, discriminator_width, many_modes_batch, mode_scale, narrow_factor,
+    pack_size, resolve_budget, resolve_for_data, step_budget,
 )
 
 SMALL = ["model.g_width=32", "model.d_width=32", "train.batch_size=64"]
@@ -194,8 +194,8 @@ def test_narrow_modes_get_a_larger_batch_and_a_longer_budget() -> None:
     assert _resolved("data.name=spiral") == (256, 20_000)
     assert _resolved("data.name=ring", "data.radius=5.0", "data.std=0.005") == (1024, 40_000)   # 10x: the cap
     assert _resolved("data.name=ring", "data.std=0.005") == (512, 28_300)    # 2x: sqrt(2) x 20,000
-    b, steps = _resolved("data.name=grid", "data.grid_n=7", "data.std=0.05")   # 0.0088: a little
-    assert (b, steps) == (288, 41_700) and b % 2 == 0                   # a multiple of the pack
+    b, steps = _resolved("data.name=grid", "data.std=0.035")   # 0.00875: a little
+    assert (b, steps) == (288, 21_400) and b % 2 == 0                   # a multiple of the pack
     # an explicit budget stays the budget; the batch still grows
     assert _resolved("data.name=ring", "data.std=0.005", "train.steps_per_mode=0", "train.steps=300") == (512, 300)
     assert _resolved("data.name=ring", "data.std=0.005", "train.narrow_width=0") == (256, 20_000)
@@ -228,26 +228,60 @@ def test_d_width_and_pack_scale_with_the_modes() -> None:
     assert pack_size(tc, 49) == 2                                   # 256 packs of 2
 
 
-def test_stable_gives_only_the_7x7_grid_a_wider_d_and_a_larger_pack_and_says_so() -> None:
-    """Only the 7x7 grid of the robustness table has more than 25 modes. Its narrow version trains
-    at 1,024 a batch (narrow_width), which holds 256 packs of 4; the wide one at 256 keeps the pack
-    of 2. A session or checkpoint rebuilt from the resolved config keeps both (the rule is off)."""
+def test_the_batch_grows_to_hold_min_packs_of_the_larger_pack() -> None:
+    tc = Config().train
+    tc.many_modes, tc.pack, tc.batch_size = 25, 2, 256
+    assert many_modes_batch(tc, 25) == 256 and many_modes_batch(tc, 0) == 256     # no larger pack: unchanged
+    assert many_modes_batch(tc, 49) == 4 * MIN_PACKS and many_modes_batch(tc, 100) == 8 * MIN_PACKS
+    tc.batch_size = 2000
+    assert many_modes_batch(tc, 49) == 2000                         # never shrunk; 2,000 = 125 x 16
+    tc.batch_size = 1030
+    assert many_modes_batch(tc, 49) == 1040 and 1040 % 4 == 0       # a multiple of the pack and of 16
+    tc.pack, tc.batch_size = 3, 256
+    assert many_modes_batch(tc, 49) % 6 == 0 and many_modes_batch(tc, 49) >= 6 * MIN_PACKS
+    tc.pack, tc.batch_size = 64, 64
+    assert many_modes_batch(tc, 49) == 128 * MIN_PACKS
+    tc.batch_size = many_modes_batch(tc, 200)                       # 512 x 256 packs: over the batch limit
+    assert tc.batch_size == 65536 and pack_size(tc, 200) == 256     # so the pack halves back to 256 packs
+
+
+def test_resolve_for_data_names_the_rules_that_changed_something() -> None:
+    def why(*extra: str) -> tuple[str, ...]:
+        cfg = apply_overrides(apply_preset("stable"), list(extra)).validate()
+        data = make_data(cfg.data)
+        return resolve_for_data(cfg, data.n_modes, data.relative_width)
+    assert why("data.name=ring") == ()
+    assert why("data.name=ring", "data.radius=5", "data.std=0.005") == ("train.narrow_width",)
+    assert why("data.name=grid", "data.grid_n=7", "data.std=0.1") == ("train.steps_per_mode", "train.many_modes")
+    assert why("data.name=grid", "data.grid_n=7", "data.std=0.01") == (
+        "train.steps_per_mode", "train.narrow_width", "train.many_modes")
+
+
+def test_stable_gives_only_the_7x7_grid_a_wider_d_a_larger_pack_and_batch_and_says_so() -> None:
+    """Only the 7x7 grid of the robustness table has more than 25 modes: every 7x7 grid trains with a
+    D of 256 and a pack of 4 at 1,024 a batch (256 packs), the narrow one for the steps narrow_width
+    gives it, the wide one for 800 a mode. A session or checkpoint rebuilt from the resolved config
+    keeps all three (the rule is off)."""
     cfg = apply_overrides(apply_preset("stable"), ["data.name=grid", "data.grid_n=7", "data.spacing=4",
                                                    "data.std=0.01"]).validate()
     t = Trainer(cfg, device="cpu")
     assert (t.cfg.train.batch_size, t.cfg.train.pack, t.cfg.model.d_width) == (1024, 4, 256)
+    assert t.cfg.train.steps == 78_400
     assert t.D.pack == 4 and t.cfg.train.many_modes == 0 and t.requested_cfg.model.d_width == 128
     widths = [m.out_features for m in t.D.modules() if isinstance(m, torch.nn.Linear)]
     assert widths == [256, 256, 1]
     assert "train.pack 2 -> 4 and model.d_width 128 -> 256" in t.budget_note and "train.many_modes" in t.budget_note
     again = Trainer(t.cfg, device="cpu")
-    assert (again.cfg.train.pack, again.cfg.model.d_width) == (4, 256) and budget_note(t.cfg, again.cfg) == ""
+    assert (again.cfg.train.pack, again.cfg.model.d_width) == (4, 256)
+    assert budget_note(t.cfg, again.cfg, ()) == ""
     wide = Trainer(apply_overrides(apply_preset("stable"), ["data.name=grid", "data.grid_n=7", "data.std=0.1"])
                    .validate(), device="cpu")
-    assert (wide.cfg.train.pack, wide.cfg.model.d_width) == (2, 256)
+    assert (wide.cfg.train.batch_size, wide.cfg.train.steps, wide.cfg.train.pack, wide.cfg.model.d_width) == (
+        1024, 39_200, 4, 256)
+    assert "train.narrow_width" not in wide.budget_note and "train.batch_size 256 -> 1,024" in wide.budget_note
     for data in (["data.name=grid"], ["data.name=grid", "data.grid_n=3"], ["data.name=ring", "data.modes=12"]):
         other = Trainer(apply_overrides(apply_preset("stable"), data).validate(), device="cpu")
-        assert (other.cfg.train.pack, other.cfg.model.d_width) == (2, 128)
+        assert (other.cfg.train.batch_size, other.cfg.train.pack, other.cfg.model.d_width) == (256, 2, 128)
 
 
 def test_resolve_budget_respects_the_pack_and_the_batch_limit() -> None:

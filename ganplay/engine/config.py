@@ -205,8 +205,8 @@ class TrainConfig:
     pack: int = option(1, "PacGAN: D judges packs of m samples, which penalises collapse.", range=(1, 64))
     many_modes: int = option(
         0, "Many modes: the recipe's D and pack are made for up to this many modes; on a mixture of more, "
-           "D's width and the PacGAN pack double for each doubling of the modes (the pack only while D still "
-           "judges 256 packs a batch; 0 = off).", range=(0, 1_000_000))
+           "D's width and the PacGAN pack double for each doubling of the modes, and the batch grows to hold "
+           "256 packs (0 = off).", range=(0, 1_000_000))
     seed: int = option(
         0, "Random seed of the networks' initialisation and of the data and z streams.", range=(0, MAX_SEED))
     device: str = option("auto", "Where to train: auto (CUDA when present), CPU or CUDA.", choices=DEVICES)

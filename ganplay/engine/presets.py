@@ -69,7 +69,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         "train.lr_g": 2e-4, "train.beta1": 0.5, "train.beta2": 0.999, "train.d_steps": 1,
         "train.pack": 1, "train.ema": 0.0, "train.batch_size": 256, "train.steps": 10000,
     }),
-    Preset("stable", "the tuned recipe: non-saturating loss, PacGAN-2, EMA of G, latent 16, Adam lr 1e-3, networks in the data's own units, 800 steps per mode (20,000 at least), rates falling to a tenth over the second half, for modes narrower than 1 % of the data's spread up to 4x the batch and 2x the steps, and for more than 25 modes a wider D and a larger pack (the 7x7 grid: D 256, and a pack of 4 where its batch holds 256 packs)", {
+    Preset("stable", "the tuned recipe: non-saturating loss, PacGAN-2, EMA of G, latent 16, Adam lr 1e-3, networks in the data's own units, 800 steps per mode (20,000 at least), rates falling to a tenth over the second half, for modes narrower than 1 % of the data's spread up to 4x the batch and 2x the steps, and for more than 25 modes a wider D and a larger pack in a batch of 256 packs (the 7x7 grid: D 256, a pack of 4, 1,024 a batch)", {
         # Measured with bench/mode_coverage.py: packing keeps every mode, the EMA of G turns the
         # last steps' jitter into tight modes (high quality), and lr 1e-3 lets the grid's 25 modes
         # settle within the budget. R1 (gamma 0.1) gave no gain in a short grid test, and R1 or
@@ -88,7 +88,10 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         # The 7x7 grid lost a row or column of modes in one seed of three (the fold of G's map is set
         # by ~20,000 steps; more steps or instance noise only moved the lost row between seeds); a
         # D of 256 units found all 49 (trainer.discriminator_width), and on the narrowest 7x7 grid,
-        # where it did not, a pack of 4 did (trainer.pack_size; both from train.many_modes).
+        # where it did not, a pack of 4 did (trainer.pack_size). The pack needs 256 packs a batch
+        # (72 packs of 4 blurred every mode), so the batch grows to hold them: at 256 a batch with
+        # a pack of 2 a wide 7x7 grid left a column thin (trainer.many_modes_batch; all from
+        # train.many_modes).
         "model.latent_dim": 16, "model.g_depth": 2, "model.g_width": 128, "model.d_depth": 2,
         "model.d_width": 128, "model.g_activation": "relu", "model.d_activation": "leaky_relu",
         "model.spectral_norm": False, "loss.name": "ns", "loss.r1": 0.0, "train.lr_d": 1e-3,

@@ -155,15 +155,16 @@ def discriminator_width(cfg: Config, n_modes: int) -> int:
     return min(MAX_WIDTH, cfg.model.d_width * mode_scale(cfg.train, n_modes))
 
 
-MIN_PACKS = 256   # train.many_modes: the pack grows only while D judges this many packs a batch
+MIN_PACKS = 256   # train.many_modes: D judges at least this many packs a batch
 
 
 def pack_size(tc: Any, n_modes: int) -> int:
     """PacGAN's pack: ``train.pack`` times :func:`mode_scale`, halved back while the batch holds fewer
-    than ``MIN_PACKS`` packs (or does not divide by the pack). Why: each of many modes holds little
-    mass, and a larger pack shows D a missing one more often. On the narrow 7x7 grid (spacing 4,
-    std 0.01) a pack of 2 left a column empty in one seed of three (42-45/49); a pack of 4 at 1,024
-    a batch found all 49 at 92 %. At 288 a batch (72 packs) a pack of 4 blurred every mode (46 % high
+    than ``MIN_PACKS`` packs (or does not divide by the pack); :func:`many_modes_batch` grows the
+    batch first, so this happens only at ``MAX_BATCH``. Why: each of many modes holds little mass,
+    and a larger pack shows D a missing one more often. On the narrow 7x7 grid (spacing 4, std 0.01)
+    a pack of 2 left a column empty in one seed of three (42-45/49); a pack of 4 at 1,024 a batch
+    found all 49 at 92 %. At 288 a batch (72 packs) a pack of 4 blurred every mode (46 % high
     quality), hence the floor of packs."""
     pack = tc.pack * mode_scale(tc, n_modes)
     while pack > tc.pack and (tc.batch_size % pack or tc.batch_size // pack < MIN_PACKS):
@@ -171,29 +172,48 @@ def pack_size(tc: Any, n_modes: int) -> int:
     return pack
 
 
-def resolve_for_data(cfg: Config, n_modes: int, relative_width: float | None) -> None:
+def many_modes_batch(tc: Any, n_modes: int) -> int:
+    """The batch, grown (never shrunk) to ``MIN_PACKS`` packs of the scaled pack, a multiple of it:
+    1,024 for the 7x7 grid's pack of 4. Why: with the pack of 4 only where the batch already held
+    256 packs, the wide 7x7 grid (spacing 2, std 0.1) trained at 256 a batch with a pack of 2 and
+    left a column thin in one seed of three (48/49); at 1,024 with a pack of 4 it found all 49 at
+    94 %."""
+    pack = tc.pack * mode_scale(tc, n_modes)
+    if pack <= tc.pack:
+        return tc.batch_size
+    unit = math.lcm(16, pack)
+    want = max(tc.batch_size, pack * MIN_PACKS)
+    return min(MAX_BATCH, unit * math.ceil(want / unit))
+
+
+def resolve_for_data(cfg: Config, n_modes: int, relative_width: float | None) -> tuple[str, ...]:
     """Turns every data-derived field of ``cfg`` into what a run trains, in place: the batch and the
-    steps (:func:`resolve_budget`), the pack (:func:`pack_size`, from the resolved batch) and D's
-    width (:func:`discriminator_width`)."""
-    resolve_budget(cfg.train, n_modes, relative_width)
+    steps (:func:`resolve_budget`), the batch again for many modes (:func:`many_modes_batch`), the
+    pack (:func:`pack_size`, from the resolved batch) and D's width (:func:`discriminator_width`).
+    Returns the fields whose rule changed something, for :func:`budget_note`."""
+    tc = cfg.train
+    why = [name for name, on in (
+        ("train.steps_per_mode", step_budget(tc, n_modes) != tc.steps),
+        ("train.narrow_width", narrow_factor(tc, relative_width) > 1),
+        ("train.many_modes", mode_scale(tc, n_modes) > 1)) if on]
+    resolve_budget(tc, n_modes, relative_width)
+    tc.batch_size = many_modes_batch(tc, n_modes)
     cfg.model.d_width = discriminator_width(cfg, n_modes)
-    cfg.train.pack = pack_size(cfg.train, n_modes)
-    cfg.train.many_modes = 0
+    tc.pack = pack_size(tc, n_modes)
+    tc.many_modes = 0
+    return tuple(why)
 
 
-def budget_note(asked: Config, resolved: Config) -> str:
-    """One line saying what :func:`resolve_for_data` changed ("" when nothing), for the CLI and the
-    window: a user who picked ``stable`` sees why the run is longer than its 20,000 steps."""
+def budget_note(asked: Config, resolved: Config, why: Sequence[str]) -> str:
+    """One line saying what :func:`resolve_for_data` changed ("" when nothing) and the fields ``why``
+    it did, for the CLI and the window: a user who picked ``stable`` sees why the run is longer than
+    its 20,000 steps."""
     a, r = asked.train, resolved.train
     moved = [f"{name} {x:,} -> {y:,}" for name, x, y in (
         ("train.steps", a.steps, r.steps), ("train.batch_size", a.batch_size, r.batch_size),
         ("train.pack", a.pack, r.pack), ("model.d_width", asked.model.d_width, resolved.model.d_width)) if x != y]
     if not moved:
         return ""
-    why = [w for w, on in (("train.steps_per_mode", a.steps_per_mode > 0),
-                           ("train.narrow_width", a.batch_size != r.batch_size),
-                           ("train.many_modes", (a.pack, asked.model.d_width) != (r.pack, resolved.model.d_width)))
-           if on]
     said = moved[0] if len(moved) == 1 else f"{', '.join(moved[:-1])} and {moved[-1]}"
     return f"{said} for this data ({', '.join(why)})"
 
@@ -414,8 +434,8 @@ class Trainer:
         self.n_classes = getattr(self.data, "n_classes", 0) if cfg.model.conditional else 0
         # the config as asked for (the window's setup panel shows it: the recipe, not its resolution)
         self.requested_cfg = cfg.copy()
-        resolve_for_data(cfg, getattr(self.data, "n_modes", 0), getattr(self.data, "relative_width", None))
-        self.budget_note = budget_note(self.requested_cfg, cfg)
+        why = resolve_for_data(cfg, getattr(self.data, "n_modes", 0), getattr(self.data, "relative_width", None))
+        self.budget_note = budget_note(self.requested_cfg, cfg, why)
         if self.budget_note:   # a larger batch, pack or D must fit too
             check_fits(cfg, self.device)
         with torch.random.fork_rng(devices=[]):
