@@ -123,6 +123,23 @@ def test_members_with_and_without_data_units_are_not_stacked_together() -> None:
     assert batch_key(on) != batch_key(off)
 
 
+def test_members_are_keyed_by_what_their_trainers_resolve() -> None:
+    """A Population stacks members by the sizes their Trainers resolve for the data: stable and
+    stable without train.many_modes on the 7x7 grid (D 64 and pack 4 at 1,024 against D 32, pack 2
+    at 64) once shared a key and the group refused them with a ValueError."""
+    from ganplay.engine.compare_batched import batch_key
+    from ganplay.engine.population import Population
+
+    seven = ["data.name=grid", "data.grid_n=7", "data.std=0.1", "model.g_width=16", "model.d_width=16"]
+    on, off = _cfg(*seven), _cfg(*seven, "train.many_modes=0", "train.seed=1")
+    assert None not in (batch_key(on), batch_key(off)) and batch_key(on) != batch_key(off)
+    narrow = ["data.name=ring", "data.std=0.005", "model.g_width=16", "model.d_width=16"]
+    assert batch_key(_cfg(*narrow)) != batch_key(_cfg(*narrow, "train.narrow_width=0"))
+    with Population([on, off], ["on", "off"], device="cpu") as pop:
+        assert [m.batched for m in pop.members] == [False, False]
+        pop.step()
+
+
 def test_the_step_budget_grows_with_the_modes() -> None:
     assert Trainer(_cfg("data.name=ring"), device="cpu").cfg.train.steps == 20_000   # 8 x 800 < 20,000
     assert Trainer(_cfg("data.name=grid"), device="cpu").cfg.train.steps == 20_000   # 25 x 800

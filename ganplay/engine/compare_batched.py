@@ -43,7 +43,7 @@ from .config import IMAGE_DATASETS, Config, to_dict
 from .models import sample_prior
 from .trainer import (
     StepStats, Trainer, apply_update, clip_, clip_bound, d_update, divergence_message, ema_update_,
-    find_divergence, g_update, gp_weight, grad_norm, lr_factor, make_optimizer, step_stats,
+    find_divergence, g_update, gp_weight, grad_norm, lr_factor, make_optimizer, resolve_for_data, step_stats,
 )
 
 
@@ -84,6 +84,14 @@ def batch_key(cfg: Config) -> tuple | None:
             or t.instance_noise > 0
             or "batch" in (m.g_norm, m.d_norm) or cfg.data.name in IMAGE_DATASETS):
         return None
+    if (t.narrow_width > 0 or t.many_modes > 0) and cfg.data.name != "points":
+        # the key of what trains: a member's Trainer resolves its batch, pack and D for the data
+        from .data import make_data
+
+        resolved = cfg.copy()
+        data = make_data(resolved.data)
+        resolve_for_data(resolved, data.n_modes, data.relative_width)
+        return batch_key(resolved)
     data = tuple(sorted(to_dict(cfg)["data"].items()))
     return (data, m.latent_dim, m.g_depth, m.g_width, m.d_depth, m.d_width, m.g_activation,
             m.d_activation, m.g_norm, m.d_norm, t.pack, t.batch_size, t.opt_d, t.opt_g, t.device,
