@@ -43,7 +43,7 @@ from .config import IMAGE_DATASETS, Config, to_dict
 from .models import sample_prior
 from .trainer import (
     StepStats, Trainer, apply_update, clip_, clip_bound, d_update, divergence_message, ema_update_,
-    find_divergence, g_update, gp_weight, grad_norm, lr_factor, make_optimizer, resolve_for_data, step_stats,
+    find_divergence, g_update, gp_weight, grad_norm, lr_factor, make_optimizer, resolve_for, step_stats,
 )
 
 
@@ -86,11 +86,11 @@ def batch_key(cfg: Config) -> tuple | None:
         return None
     if (t.narrow_width > 0 or t.many_modes > 0) and cfg.data.name != "points":
         # the key of what trains: a member's Trainer resolves its batch, pack and D for the data
+        # (drawn points have no Gaussian modes, so nothing of theirs resolves)
         from .data import make_data
 
         resolved = cfg.copy()
-        data = make_data(resolved.data)
-        resolve_for_data(resolved, data.n_modes, data.relative_width)
+        resolve_for(resolved, make_data(resolved.data))
         return batch_key(resolved)
     data = tuple(sorted(to_dict(cfg)["data"].items()))
     return (data, m.latent_dim, m.g_depth, m.g_width, m.d_depth, m.d_width, m.g_activation,

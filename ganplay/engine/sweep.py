@@ -50,8 +50,7 @@ PROTOCOL_DATA: dict[str, dict[str, Any]] = {
 }
 
 METRIC_KEYS = ("modes_covered", "modes_total", "hq_fraction", "reverse_kl", "w1", "energy", "jsd",
-               "mnist_score", "fid", "steps", "batch", "d_width", "pack",
-               "steps_per_s")
+               "mnist_score", "fid", "steps", "batch", "d_width", "pack", "steps_per_s")
 STATUSES = ("done", "diverged", "failed", "interrupted")
 
 

@@ -204,6 +204,12 @@ def resolve_for_data(cfg: Config, n_modes: int, relative_width: float | None) ->
     return tuple(why)
 
 
+def resolve_for(cfg: Config, data: Any) -> tuple[str, ...]:
+    """:func:`resolve_for_data` for a data object (data without Gaussian modes: nothing of theirs
+    resolves), as the Trainer and the batched compare's keys both need it."""
+    return resolve_for_data(cfg, getattr(data, "n_modes", 0), getattr(data, "relative_width", None))
+
+
 def budget_note(asked: Config, resolved: Config, why: Sequence[str]) -> str:
     """One line saying what :func:`resolve_for_data` changed ("" when nothing) and the fields ``why``
     it did, for the CLI and the window: a user who picked ``stable`` sees why the run is longer than
@@ -434,7 +440,7 @@ class Trainer:
         self.n_classes = getattr(self.data, "n_classes", 0) if cfg.model.conditional else 0
         # the config as asked for (the window's setup panel shows it: the recipe, not its resolution)
         self.requested_cfg = cfg.copy()
-        why = resolve_for_data(cfg, getattr(self.data, "n_modes", 0), getattr(self.data, "relative_width", None))
+        why = resolve_for(cfg, self.data)
         self.budget_note = budget_note(self.requested_cfg, cfg, why)
         if self.budget_note:   # a larger batch, pack or D must fit too
             check_fits(cfg, self.device)
