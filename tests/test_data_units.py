@@ -12,8 +12,8 @@ from ganplay.engine.data import make_data
 from ganplay.engine.models import DataUnits
 from ganplay.engine.presets import apply_preset
 from ganplay.engine.trainer import (
-    MIN_PACKS, NARROW_MAX, Trainer, budget_note, discriminator_width, many_modes_batch, mode_scale, narrow_factor,
-    pack_size, resolve_budget, resolve_for_data, step_budget,
+    MIN_PACKS, NARROW_MAX, Trainer, batch_at, budget_note, discriminator_width, late_start, many_modes_batch,
+    mode_scale, narrow_factor, pack_size, resolve_budget, resolve_for_data, step_budget,
 )
 
 SMALL = ["model.g_width=32", "model.d_width=32", "train.batch_size=64"]
@@ -108,7 +108,7 @@ def _max_diff(a: torch.nn.Module, b: torch.nn.Module) -> float:
 
 
 def test_batched_members_with_data_units_train_like_their_trainers() -> None:
-    grid = ["data.name=grid", "data.spacing=4.0", "train.ema=0.9"]
+    grid = ["data.name=grid", "data.spacing=4.0", "data.std=0.1", "train.ema=0.9"]   # not narrow: one batch
     pop, solo = _side_by_side([_cfg(*grid), _cfg(*grid, "train.seed=3", "loss.r1=0.1")], 20)
     for i, t in enumerate(solo):
         view = pop.member_trainer(i)
@@ -134,7 +134,8 @@ def test_members_are_keyed_by_what_their_trainers_resolve() -> None:
     on, off = _cfg(*seven), _cfg(*seven, "train.many_modes=0", "train.seed=1")
     assert None not in (batch_key(on), batch_key(off)) and batch_key(on) != batch_key(off)
     narrow = ["data.name=ring", "data.std=0.005", "model.g_width=16", "model.d_width=16"]
-    assert batch_key(_cfg(*narrow)) != batch_key(_cfg(*narrow, "train.narrow_width=0"))
+    assert batch_key(_cfg(*narrow)) is None       # its batch grows half-way: a group takes one batch
+    assert batch_key(_cfg(*narrow, "train.narrow_width=0")) is not None
     with Population([on, off], ["on", "off"], device="cpu") as pop:
         assert [m.batched for m in pop.members] == [False, False]
         pop.step()
@@ -196,26 +197,84 @@ def test_narrow_factor_is_the_ratio_clamped_to_one_and_the_cap() -> None:
     assert narrow_factor(tc, 0.0001) == NARROW_MAX
 
 
-def _resolved(*extra: str) -> tuple[int, int]:
+def _resolved(*extra: str) -> tuple[int, int, int]:
+    """(batch, late batch, steps) of stable (small networks) on the data."""
     cfg = apply_overrides(apply_preset("stable"), ["model.g_width=16", "model.d_width=16", *extra]).validate()
     t = Trainer(cfg, device="cpu")
     again = Trainer(t.cfg, device="cpu")             # a session or checkpoint rebuilds from the resolved config
     assert t.cfg.train.narrow_width == 0.0
-    assert (again.cfg.train.batch_size, again.cfg.train.steps) == (t.cfg.train.batch_size, t.cfg.train.steps)
-    return t.cfg.train.batch_size, t.cfg.train.steps
+    tc = again.cfg.train
+    assert (tc.batch_size, tc.late_batch_size, tc.steps) == (
+        t.cfg.train.batch_size, t.cfg.train.late_batch_size, t.cfg.train.steps)
+    return t.cfg.train.batch_size, t.cfg.train.late_batch_size, t.cfg.train.steps
 
 
-def test_narrow_modes_get_a_larger_batch_and_a_longer_budget() -> None:
-    assert _resolved("data.name=ring") == (256, 20_000)                 # the protocol: unchanged
-    assert _resolved("data.name=grid") == (256, 20_000)
-    assert _resolved("data.name=spiral") == (256, 20_000)
-    assert _resolved("data.name=ring", "data.radius=5.0", "data.std=0.005") == (1024, 40_000)   # 10x: the cap
-    assert _resolved("data.name=ring", "data.std=0.005") == (512, 28_300)    # 2x: sqrt(2) x 20,000
-    b, steps = _resolved("data.name=grid", "data.std=0.035")   # 0.00875: a little
-    assert (b, steps) == (288, 21_400) and b % 2 == 0                   # a multiple of the pack
+def test_narrow_modes_get_a_larger_batch_from_half_way_and_a_longer_budget() -> None:
+    assert _resolved("data.name=ring") == (256, 0, 20_000)                 # the protocol: unchanged
+    assert _resolved("data.name=grid") == (256, 0, 20_000)
+    assert _resolved("data.name=spiral") == (256, 0, 20_000)
+    assert _resolved("data.name=ring", "data.radius=2.0", "data.std=0.005") == (256, 1024, 40_000)   # 4x: the cap
+    # 10x: narrower than the capped batch makes up for, so the batch grows from the start
+    assert _resolved("data.name=ring", "data.radius=5.0", "data.std=0.005") == (1024, 0, 40_000)
+    assert _resolved("data.name=ring", "data.std=0.005") == (256, 512, 28_300)    # 2x: sqrt(2) x 20,000
+    b, late, steps = _resolved("data.name=grid", "data.std=0.035")   # 0.00875: a little
+    assert (b, late, steps) == (256, 288, 21_400) and late % 2 == 0       # a multiple of the pack
     # an explicit budget stays the budget; the batch still grows
-    assert _resolved("data.name=ring", "data.std=0.005", "train.steps_per_mode=0", "train.steps=300") == (512, 300)
-    assert _resolved("data.name=ring", "data.std=0.005", "train.narrow_width=0") == (256, 20_000)
+    assert _resolved("data.name=ring", "data.std=0.005", "train.steps_per_mode=0", "train.steps=300") == (256, 512, 300)
+    assert _resolved("data.name=ring", "data.std=0.005", "train.narrow_width=0") == (256, 0, 20_000)
+    # without a rate decay there is no half-way: the larger batch from the start
+    assert _resolved("data.name=ring", "data.std=0.005", "train.lr_decay_from=1") == (512, 0, 28_300)
+
+
+def test_modes_narrower_than_the_capped_batch_makes_up_for_draw_it_from_the_start() -> None:
+    cfg = apply_overrides(apply_preset("stable"), [
+        "model.g_width=16", "model.d_width=16", "data.name=ring", "data.radius=5.0", "data.std=0.005",
+        "train.steps_per_mode=0", "train.steps=10"]).validate()
+    t = Trainer(cfg, device="cpu")
+    assert (t.cfg.train.batch_size, t.cfg.train.late_batch_size) == (1024, 0)
+    assert "train.batch_size 256 -> 1,024 for this data" in t.budget_note and "from step" not in t.budget_note
+    assert t.d_draws()[0].shape[0] == 1024
+
+
+def test_the_late_batch_starts_where_the_rates_start_to_fall() -> None:
+    tc = Config().train
+    tc.steps, tc.lr_decay_from, tc.batch_size = 1000, 0.5, 64
+    assert [batch_at(tc, s) for s in (0, 499, 500, 999, 5000)] == [64] * 5      # none set
+    tc.late_batch_size = 256
+    assert late_start(tc) == 500
+    assert [batch_at(tc, s) for s in (0, 499, 500, 999, 5000)] == [64, 64, 256, 256, 256]
+
+
+def test_a_trainer_draws_the_late_batch_from_half_way_and_a_users_batch_cancels_it() -> None:
+    cfg = apply_overrides(apply_preset("stable"), [
+        "model.g_width=16", "model.d_width=16", "data.name=ring", "data.std=0.005", "train.steps_per_mode=0",
+        "train.steps=10"]).validate()
+    t = Trainer(cfg, device="cpu")
+    assert (t.cfg.train.batch_size, t.cfg.train.late_batch_size) == (256, 512)
+    assert "train.batch_size 256 -> 512 from step 5" in t.budget_note and "train.narrow_width" in t.budget_note
+    seen = []
+    for _ in range(10):
+        seen.append(t.d_draws()[0].shape[0])
+        t.step()
+    assert seen == [256] * 5 + [512] * 5
+    u = Trainer(cfg, device="cpu")
+    u.set("train.batch_size", 128)                  # the user's batch wins from now on
+    assert u.cfg.train.late_batch_size == 0
+    for _ in range(6):
+        u.step()
+    assert u.d_draws()[0].shape[0] == 128
+
+
+def test_the_late_batch_is_checked_like_the_batch() -> None:
+    from ganplay.engine.config import ConfigError
+    from ganplay.engine.memory_estimate import estimate
+
+    with pytest.raises(ConfigError, match="late_batch_size"):
+        apply_overrides(apply_preset("stable"), ["train.late_batch_size=513"]).validate()   # pack 2
+    small = apply_overrides(apply_preset("stable"), ["train.batch_size=64"]).validate()
+    late = apply_overrides(apply_preset("stable"), ["train.batch_size=64", "train.late_batch_size=4096"]).validate()
+    big = apply_overrides(apply_preset("stable"), ["train.batch_size=4096"]).validate()
+    assert estimate(late).total == estimate(big).total > estimate(small).total    # its peak is the larger batch
 
 
 # ---------------------------------------------------------------------- train.many_modes
@@ -304,8 +363,9 @@ def test_stable_gives_only_the_7x7_grid_a_wider_d_a_larger_pack_and_batch_and_sa
 def test_resolve_budget_respects_the_pack_and_the_batch_limit() -> None:
     tc = apply_preset("stable").train
     tc.pack, tc.batch_size = 3, 300
-    resolve_budget(tc, 8, 0.004)                     # 2.5x
-    assert tc.batch_size == 768 and tc.batch_size % 3 == 0 and tc.batch_size % 16 == 0
+    resolve_budget(tc, 8, 0.004)                     # 2.5x, from half-way
+    late = tc.late_batch_size
+    assert tc.batch_size == 300 and late == 768 and late % 3 == 0 and late % 16 == 0
 
 
 # ---------------------------------------------------------------------- train.lr_decay_from
@@ -358,7 +418,7 @@ def test_the_window_is_told_the_recipe_and_what_the_data_changed_of_it() -> None
     from ganplay.live.loop import TrainLoop
 
     cfg = apply_overrides(apply_preset("stable"), ["model.g_width=16", "model.d_width=16", "train.batch_size=32",
-                                                   "data.name=ring", "data.radius=5.0", "data.std=0.005"])
+                                                   "data.name=ring", "data.radius=2.0", "data.std=0.005"])
     frames: list = []
     events: list = []
     inbox: queue.Queue = queue.Queue()
@@ -368,9 +428,10 @@ def test_the_window_is_told_the_recipe_and_what_the_data_changed_of_it() -> None
     reset = next(e for e in events if isinstance(e, P.EngineReset))
     assert reset.config.train.batch_size == 32 and reset.config.train.narrow_width == 0.01
     assert reset.config.train.steps == 20_000
-    assert "train.batch_size 32 -> 128" in reset.message and "train.steps 20,000 -> 40,000" in reset.message
-    described = next(e for e in events if isinstance(e, P.Described)).info
-    assert described["config"].train.batch_size == 128 and described["config"].train.steps == 40_000
+    assert "train.batch_size 32 -> 128 from step 20,000" in reset.message
+    assert "train.steps 20,000 -> 40,000" in reset.message
+    described = next(e for e in events if isinstance(e, P.Described)).info["config"].train
+    assert (described.batch_size, described.late_batch_size, described.steps) == (32, 128, 40_000)
 
 
 # ---------------------------------------------------------------------- train.instance_noise

@@ -9,7 +9,7 @@ from ganplay.ui.main_window import BANNER_COLOURS
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
 
-NARROW_RING = ["data.name=ring", "data.modes=12", "data.radius=5.0", "data.std=0.005"]
+NARROW_RING = ["data.name=ring", "data.modes=12", "data.radius=2.0", "data.std=0.005"]   # 4x narrow
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +24,12 @@ def test_narrow_modes_show_an_information_banner_and_keep_the_preset(qtbot, wind
         w.apply_preset("stable")
     qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=10_000)
     text = w.banner_label.text()
-    assert "train.batch_size 256 -> 1,024" in text and "train.narrow_width" in text
+    assert "train.batch_size 256 -> 1,024 from step 20,000" in text and "train.narrow_width" in text
     assert w.banner_kind == "info" and BANNER_COLOURS["info"][0] in w.banner.styleSheet()
     assert not w.banner_restore.isVisible() and not w.banner_reset.isVisible()
     assert w.setup_panel.preset_combo.currentText() == "stable"
-    assert w.worker.trainer.cfg.train.batch_size == 1024      # what trains
+    trains = w.worker.trainer.cfg.train                        # what trains: 1,024 a batch from half-way
+    assert (trains.batch_size, trains.late_batch_size) == (256, 1024)
     assert w.config.train.batch_size == 256                    # what the panel shows: the recipe
 
 

@@ -339,6 +339,11 @@ def test_the_robustness_table_says_what_passes_and_each_cases_budget() -> None:
     lines = {ln.split()[0]: re.split(r"\s{2,}", ln.strip())
              for ln in T.format_robustness(rows).splitlines() if ln.startswith("ring")}
     assert lines["ring-b"][-2] == "40,000 x 1,024, pack 4" and lines["ring-a"][-2] == "20,000 x 256, pack 2"
+    rows[2].update(batch=256, late_batch=1024)      # train.late_batch_size: the narrow batch from half-way
+    rows[3].update(batch=256, late_batch=1024)
+    lines = {ln.split()[0]: re.split(r"\s{2,}", ln.strip())
+             for ln in T.format_robustness(rows).splitlines() if ln.startswith("ring")}
+    assert lines["ring-b"][-2] == "40,000 x 256 then 1,024, pack 4"
 
 
 def test_robustness_twins_are_cases_scaled_by_a_power_of_two() -> None:

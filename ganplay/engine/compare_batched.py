@@ -81,7 +81,7 @@ def batch_key(cfg: Config) -> tuple | None:
     """
     m, t = cfg.model, cfg.train
     if (m.arch != "mlp" or m.conditional or m.bigan or m.latent_modes or t.unrolled > 0 or t.d_steps < 1
-            or t.instance_noise > 0
+            or t.instance_noise > 0 or t.late_batch_size
             or "batch" in (m.g_norm, m.d_norm) or cfg.data.name in IMAGE_DATASETS):
         return None
     if (t.narrow_width > 0 or t.many_modes > 0) and cfg.data.name != "points":

@@ -178,9 +178,15 @@ class TrainConfig:
         range=(0, 1_000_000))
     narrow_width: float = option(
         0.0, "Narrow modes: on a mixture whose modes' std is below narrow_width x the data's spread, the "
-             "batch grows by that ratio (4x at most) and a per-mode budget (steps_per_mode) by its square "
-             "root, since narrow modes need steadier gradients and longer refinement (0 = off).",
+             "batch grows by that ratio (4x at most) from the step the rates start to fall (train.late_batch_size; "
+             "from the start where the modes are more than 4x narrower), "
+             "and a per-mode budget (steps_per_mode) by its square root, since narrow modes need steadier "
+             "gradients and longer refinement (0 = off).",
         range=(0, 1))
+    late_batch_size: int = option(
+        0, "The batch from the step the learning rates start to fall (train.lr_decay_from) on; before it, "
+           "train.batch_size (0 = train.batch_size throughout). train.narrow_width sets it; a batch changed "
+           "while training cancels it.", range=(0, MAX_BATCH))
     instance_noise: float = option(
         0.0, "Instance noise: the std of Gaussian noise added to every point D trains on, real and generated, "
              "in units of the data's spread (2D data) or of pixel values (images). It fades linearly to none at "
@@ -439,6 +445,10 @@ def validate(cfg: Config) -> None:
     if cfg.train.batch_size % cfg.train.pack:
         raise ConfigError(
             f"bad value {cfg.train.batch_size} for 'train.batch_size': must be a multiple of "
+            f"train.pack ({cfg.train.pack})")
+    if cfg.train.late_batch_size % cfg.train.pack:
+        raise ConfigError(
+            f"bad value {cfg.train.late_batch_size} for 'train.late_batch_size': must be a multiple of "
             f"train.pack ({cfg.train.pack})")
     if cfg.model.arch == "dcgan" and cfg.data.name not in IMAGE_DATASETS:
         raise ConfigError("bad value 'dcgan' for 'model.arch': the DCGAN needs an image data set (mnist)")

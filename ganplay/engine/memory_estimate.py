@@ -237,7 +237,7 @@ def estimate(cfg: Config) -> MemoryEstimate:
     tc, lc = cfg.train, cfg.loss
     G, D = (dcgan_shapes if cfg.model.arch == "dcgan" else mlp_shapes)(cfg)
     dim, classes, image = _data_shape(cfg)
-    B = tc.batch_size
+    B = max(tc.batch_size, tc.late_batch_size)   # the largest batch the run takes
     nets = G.bytes + D.bytes
     gpar, dpar = G.params * FLOAT, D.params * FLOAT
     optim = (gpar * _optimizer_factor(tc.opt_g, tc.momentum)

@@ -50,7 +50,8 @@ PROTOCOL_DATA: dict[str, dict[str, Any]] = {
 }
 
 METRIC_KEYS = ("modes_covered", "modes_total", "hq_fraction", "reverse_kl", "w1", "energy", "jsd",
-               "mnist_score", "fid", "steps", "batch", "d_width", "pack", "steps_per_s")
+               "mnist_score", "fid", "steps", "batch", "late_batch", "d_width", "pack",
+               "steps_per_s")
 STATUSES = ("done", "diverged", "failed", "interrupted")
 
 
@@ -391,6 +392,8 @@ def execute_run(run: SweepRun, run_dir: Path, stop: Callable[[], bool] | None = 
         res["metrics"] = {k: metrics.get(k) for k in METRIC_KEYS if metrics.get(k) is not None}
         # as resolved for the data (narrow_width, many_modes)
         res["metrics"]["batch"] = trainer.cfg.train.batch_size
+        if trainer.cfg.train.late_batch_size:
+            res["metrics"]["late_batch"] = trainer.cfg.train.late_batch_size
         res["metrics"]["d_width"] = trainer.cfg.model.d_width
         res["metrics"]["pack"] = trainer.cfg.train.pack
         res["device"] = str(trainer.device)

@@ -194,13 +194,15 @@ SIZE_LABELS = {"d_width": "D", "pack": "pack"}   # sizes train.many_modes resolv
 
 
 def _budget(rows: Sequence[dict[str, Any]], sizes: Sequence[str] = ()) -> str:
-    """The steps and batch the case's runs trained (``stable`` derives both from the data), and
+    """The steps and batch the case's runs trained (``stable`` derives both from the data; "256 then
+    1,024": ``train.late_batch_size`` from the step the rates start to fall), and
     the ``sizes`` (D's width, the pack) that the table's runs differ in (``train.many_modes``)."""
     seen = sorted({(int(r["steps"]), int(r["batch"]) if r.get("batch") else 0,
+                    int(r["late_batch"]) if r.get("late_batch") else 0,
                     tuple(int(r[k]) if r.get(k) else 0 for k in sizes)) for r in rows if r.get("steps")})
-    return ", ".join((f"{s:,} x {b:,}" if b else f"{s:,}")
+    return ", ".join((f"{s:,} x {b:,}" if b else f"{s:,}") + (f" then {late:,}" if late else "")
                      + "".join(f", {SIZE_LABELS[k]} {v}" for k, v in zip(sizes, vals) if v)
-                     for s, b, vals in seen) or "-"
+                     for s, b, late, vals in seen) or "-"
 
 
 def format_robustness(rows: Sequence[dict[str, Any]], target: float = HQ_TARGET,
