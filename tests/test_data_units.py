@@ -214,8 +214,11 @@ def test_narrow_modes_get_a_larger_batch_from_half_way_and_a_longer_budget() -> 
     assert _resolved("data.name=grid") == (256, 0, 20_000)
     assert _resolved("data.name=spiral") == (256, 0, 20_000)
     assert _resolved("data.name=ring", "data.radius=2.0", "data.std=0.005") == (256, 1024, 40_000)   # 4x: the cap
-    # 10x: narrower than the capped batch makes up for, so the batch grows from the start
-    assert _resolved("data.name=ring", "data.radius=5.0", "data.std=0.005") == (1024, 0, 40_000)
+    # 10x: narrower than the capped batch makes up for, so the batch grows from the start, and the
+    # base budget by the square root of the whole ratio: sqrt(10) x 20,000
+    assert _resolved("data.name=ring", "data.radius=5.0", "data.std=0.005") == (1024, 0, 63_200)
+    assert _resolved("data.name=grid", "data.spacing=4", "data.std=0.01") == (1024, 0, 56_600)    # 8x
+    assert _resolved("data.name=ring", "data.radius=5.0", "data.std=0.0005") == (1024, 0, 80_000)  # 100x: 4x at most
     assert _resolved("data.name=ring", "data.std=0.005") == (256, 512, 28_300)    # 2x: sqrt(2) x 20,000
     b, late, steps = _resolved("data.name=grid", "data.std=0.035")   # 0.00875: a little
     assert (b, late, steps) == (256, 288, 21_400) and late % 2 == 0       # a multiple of the pack

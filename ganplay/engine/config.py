@@ -180,8 +180,9 @@ class TrainConfig:
         0.0, "Narrow modes: on a mixture whose modes' std is below narrow_width x the data's spread, the "
              "batch grows by that ratio (4x at most) from the step the rates start to fall (train.late_batch_size; "
              "from the start where the modes are more than 4x narrower), "
-             "and a per-mode budget (steps_per_mode) by its square root, since narrow modes need steadier "
-             "gradients and longer refinement (0 = off).",
+             "and a per-mode budget (steps_per_mode) by its square root (the base budget, train.steps, by the "
+             "square root of the whole ratio, up to 4x, where the batch is capped), since narrow modes need "
+             "steadier gradients and longer refinement (0 = off).",
         range=(0, 1))
     late_batch_size: int = option(
         0, "The batch from the step the learning rates start to fall (train.lr_decay_from) on; before it, "
