@@ -239,6 +239,18 @@ def test_modes_narrower_than_the_capped_batch_makes_up_for_draw_it_from_the_star
     assert t.d_draws()[0].shape[0] == 1024
 
 
+def test_the_note_puts_the_late_batch_on_the_batchs_own_entry() -> None:
+    asked = apply_preset("stable")
+    asked.train.steps, asked.train.lr_decay_from = 1000, 0.5
+    resolved = asked.copy()
+    resolved.train.batch_size, resolved.train.late_batch_size, resolved.train.pack = 512, 1024, 4
+    note = budget_note(asked, resolved, ("train.narrow_width",))   # steps unchanged, the pack grown
+    assert note == ("train.batch_size 256 -> 512, then 1,024 from step 500 and train.pack 2 -> 4 "
+                    "for this data (train.narrow_width)")
+    resolved.train.batch_size, resolved.train.pack = 256, 2
+    assert budget_note(asked, resolved, ()).startswith("train.batch_size 256 -> 1,024 from step 500 for")
+
+
 def test_the_late_batch_starts_where_the_rates_start_to_fall() -> None:
     tc = Config().train
     tc.steps, tc.lr_decay_from, tc.batch_size = 1000, 0.5, 64

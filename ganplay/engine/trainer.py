@@ -248,15 +248,15 @@ def budget_note(asked: Config, resolved: Config, why: Sequence[str]) -> str:
     it did, for the CLI and the window: a user who picked ``stable`` sees why the run is longer than
     its 20,000 steps."""
     a, r = asked.train, resolved.train
-    moved = [f"{name} {x:,} -> {y:,}" for name, x, y in (
-        ("train.steps", a.steps, r.steps), ("train.batch_size", a.batch_size, r.batch_size),
-        ("train.pack", a.pack, r.pack), ("model.d_width", asked.model.d_width, resolved.model.d_width)) if x != y]
-    if r.late_batch_size and r.late_batch_size != a.late_batch_size:
-        late = f"{r.late_batch_size:,} from step {math.ceil(late_start(r)):,}"
-        if r.batch_size != a.batch_size:
-            moved[1] += f", then {late}"
-        else:
-            moved.insert(1, f"train.batch_size {a.batch_size:,} -> {late}")
+    later = (f"{r.late_batch_size:,} from step {math.ceil(late_start(r)):,}"
+             if r.late_batch_size and r.late_batch_size != a.late_batch_size else "")
+    moved = []
+    for name, x, y in (("train.steps", a.steps, r.steps), ("train.batch_size", a.batch_size, r.batch_size),
+                       ("train.pack", a.pack, r.pack), ("model.d_width", asked.model.d_width, resolved.model.d_width)):
+        if name == "train.batch_size" and later:   # the batch says where the late one takes over
+            moved.append(f"{name} {x:,} -> {y:,}, then {later}" if x != y else f"{name} {x:,} -> {later}")
+        elif x != y:
+            moved.append(f"{name} {x:,} -> {y:,}")
     if not moved:
         return ""
     said = moved[0] if len(moved) == 1 else f"{', '.join(moved[:-1])} and {moved[-1]}"
